@@ -1,0 +1,1151 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * dm-svmotion: the I/O mirror of svmotion's one-pass live storage copy.
+ *
+ * Each target instance maps a range of a virtual disk onto a source extent
+ * and a destination extent. A userspace data mover copies the extent region
+ * by region and coordinates with the target through messages:
+ *
+ *   lock <first> <count>    NOT_COPIED -> COPYING (waits for in-flight writes)
+ *   commit <first> <count>  COPYING -> COPIED
+ *   unlock <first> <count>  COPYING -> NOT_COPIED
+ *
+ * Reads always go to the source. Writes to NOT_COPIED regions go to the
+ * source only, writes to COPIED regions to both devices, and writes to
+ * COPYING regions are held until the region leaves that state. When every
+ * region is COPIED, userspace switches the device over to a linear table on
+ * the destination with device-mapper's own suspend/load/resume.
+ *
+ * See Documentation/dm-svmotion.rst for the full interface.
+ */
+
+#include <linux/bio.h>
+#include <linux/bitmap.h>
+#include <linux/blkdev.h>
+#include <linux/device-mapper.h>
+#include <linux/jiffies.h>
+#include <linux/kernel.h>
+#include <linux/list.h>
+#include <linux/log2.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
+
+#define DM_MSG_PREFIX "svmotion"
+
+#define SVM_MIN_REGION_SECTORS	128U		/* 64 KiB */
+#define SVM_MAX_REGION_SECTORS	2097152U	/* 1 GiB */
+#define SVM_MAX_REGIONS		BIT(28)		/* 2 x 32 MiB of bitmap */
+
+#define SVM_DEFAULT_LOCK_TIMEOUT_MS	5000U
+#define SVM_MIN_LOCK_TIMEOUT_MS		100U
+#define SVM_MAX_LOCK_TIMEOUT_MS		600000U
+
+/* Outstanding lock ranges per target: bounds the constant overhead. */
+#define SVM_MAX_LOCKS		1024U
+
+/* Bits in svm_target.flags. */
+#define SVM_FAILED		0	/* destination error seen: source only */
+
+/* Bits in svm_io.flags. */
+#define SVM_IO_TRACKED		0x1	/* on svm_target.inflight */
+#define SVM_IO_DST_FLUSH	0x2	/* flush sent to the destination */
+
+/*
+ * One range of regions made COPYING by a single "lock" message.
+ *
+ * Invariant (under msg_mutex): every COPYING region belongs to exactly one
+ * svm_lock and every region of an svm_lock is COPYING. commit and unlock of
+ * part of a range trim or split the range.
+ */
+struct svm_lock {
+	struct list_head list;		/* entry in svm_target.locks */
+	unsigned long first;
+	unsigned long count;
+	unsigned long deadline;		/* jiffies: unlocked by the target then */
+};
+
+/* Per-bio data, kept by device-mapper in front of each bio it maps to us. */
+struct svm_io {
+	struct svm_target *svm;
+	struct list_head inflight;	/* entry in svm_target.inflight */
+	unsigned long region;
+	unsigned int flags;		/* SVM_IO_* */
+	atomic_t pending;		/* halves of a mirrored write running */
+	blk_status_t src_status;	/* source half's result */
+};
+
+struct svm_target {
+	struct dm_target *ti;
+	struct dm_dev *src;
+	struct dm_dev *dst;
+	sector_t src_start;
+	sector_t dst_start;
+	sector_t region_sectors;
+	unsigned int region_shift;
+	unsigned long nr_regions;
+	unsigned int lock_timeout_ms;
+	bool lock_timeout_given;	/* print the feature in the table line */
+
+	/*
+	 * @lock protects the region state and the I/O bookkeeping: @copied,
+	 * @copying, @nr_copied, @nr_copying, @held, @nr_held, @inflight and
+	 * @suspending. It is taken in map (process context) and end_io (any
+	 * context), so always with interrupts disabled. Never held while
+	 * sleeping or submitting I/O.
+	 */
+	spinlock_t lock;
+	unsigned long *copied;		/* bitmap: region is COPIED */
+	unsigned long *copying;		/* bitmap: region is COPYING */
+	unsigned long nr_copied;
+	unsigned long nr_copying;
+	struct bio_list held;		/* writes to COPYING regions, FIFO */
+	unsigned int nr_held;
+	struct list_head inflight;	/* svm_io of every write from map to end_io */
+	bool suspending;		/* presuspend .. resume: lock refused */
+
+	/*
+	 * @msg_mutex serialises messages, presuspend, the lock timeout and the
+	 * failure handling: everything that changes COPYING state. It protects
+	 * @locks and @nr_locks. Taken before @lock, never inside it.
+	 */
+	struct mutex msg_mutex;
+	struct list_head locks;		/* svm_lock, in no particular order */
+	unsigned int nr_locks;
+
+	/* A lock message waits here for in-flight writes to its regions. */
+	wait_queue_head_t inflight_wait;
+
+	struct delayed_work expire_work;	/* the lock timeout */
+	struct work_struct event_work;		/* failure handling, dm events */
+
+	unsigned long flags;		/* SVM_FAILED, atomic bitops */
+
+	atomic64_t mirrored;		/* writes sent to both devices */
+	atomic64_t dst_errors;		/* destination I/O errors */
+	atomic64_t expired;		/* regions unlocked by the timeout */
+	atomic64_t revoked;		/* regions unlocked by a suspend */
+
+	/* Clones of mirrored writes; one set per half avoids pool deadlock. */
+	struct bio_set bs_src;
+	struct bio_set bs_dst;
+};
+
+static const char *svm_name(struct svm_target *svm)
+{
+	return dm_device_name(dm_table_get_md(svm->ti->table));
+}
+
+static bool svm_failed(struct svm_target *svm)
+{
+	return test_bit(SVM_FAILED, &svm->flags);
+}
+
+/* ------------------------------------------------------------------------
+ * The I/O path
+ * ------------------------------------------------------------------------
+ */
+
+enum svm_route {
+	SVM_ROUTE_SRC,		/* source only */
+	SVM_ROUTE_MIRROR,	/* source and destination */
+	SVM_ROUTE_HOLD,		/* held until the region leaves COPYING */
+};
+
+static void svm_remap(struct svm_target *svm, struct bio *bio,
+		      struct dm_dev *dev, sector_t start)
+{
+	bio_set_dev(bio, dev->bdev);
+	bio->bi_iter.bi_sector = start +
+		dm_target_offset(svm->ti, bio->bi_iter.bi_sector);
+}
+
+static void svm_mirror_put(struct svm_io *io)
+{
+	struct bio *bio;
+
+	if (!atomic_dec_and_test(&io->pending))
+		return;
+	bio = dm_bio_from_per_bio_data(io, sizeof(*io));
+	bio->bi_status = io->src_status;
+	bio_endio(bio);
+}
+
+/* Called with no locks held, from any context. */
+static void svm_dst_error(struct svm_target *svm, blk_status_t status)
+{
+	atomic64_inc(&svm->dst_errors);
+	if (test_and_set_bit(SVM_FAILED, &svm->flags))
+		return;
+	DMERR("%s: destination I/O error %d: mirroring stopped, the guest continues on the source",
+	      svm_name(svm), blk_status_to_errno(status));
+	schedule_work(&svm->event_work);
+}
+
+static void svm_src_endio(struct bio *clone)
+{
+	struct svm_io *io = clone->bi_private;
+
+	io->src_status = clone->bi_status;
+	bio_put(clone);
+	svm_mirror_put(io);
+}
+
+static void svm_dst_endio(struct bio *clone)
+{
+	struct svm_io *io = clone->bi_private;
+
+	if (clone->bi_status)
+		svm_dst_error(io->svm, clone->bi_status);
+	bio_put(clone);
+	svm_mirror_put(io);
+}
+
+/*
+ * Send a write to both devices. The bio completes, with the source half's
+ * status, once both halves have; a destination error only fails the target.
+ */
+static void svm_mirror(struct svm_target *svm, struct bio *bio,
+		       struct svm_io *io)
+{
+	sector_t offset = dm_target_offset(svm->ti, bio->bi_iter.bi_sector);
+	struct bio *sc, *dc;
+
+	/* GFP_NOIO allocations from a bio_set never fail. */
+	sc = bio_alloc_clone(svm->src->bdev, bio, GFP_NOIO, &svm->bs_src);
+	dc = bio_alloc_clone(svm->dst->bdev, bio, GFP_NOIO, &svm->bs_dst);
+	sc->bi_iter.bi_sector = svm->src_start + offset;
+	dc->bi_iter.bi_sector = svm->dst_start + offset;
+	sc->bi_end_io = svm_src_endio;
+	dc->bi_end_io = svm_dst_endio;
+	sc->bi_private = io;
+	dc->bi_private = io;
+
+	io->src_status = BLK_STS_OK;
+	atomic_set(&io->pending, 2);
+	atomic64_inc(&svm->mirrored);
+
+	submit_bio_noacct(dc);
+	submit_bio_noacct(sc);
+}
+
+/*
+ * Decide where a write goes, holding it if its region is COPYING. The first
+ * time a write is seen it is put on the in-flight list, where it stays until
+ * end_io, so that "lock" can wait for it.
+ */
+static enum svm_route svm_route_write(struct svm_target *svm, struct bio *bio,
+				      struct svm_io *io)
+{
+	enum svm_route route = SVM_ROUTE_SRC;
+	unsigned long flags;
+
+	spin_lock_irqsave(&svm->lock, flags);
+	if (!(io->flags & SVM_IO_TRACKED)) {
+		list_add_tail(&io->inflight, &svm->inflight);
+		io->flags |= SVM_IO_TRACKED;
+	}
+	if (svm_failed(svm)) {
+		route = SVM_ROUTE_SRC;
+	} else if (test_bit(io->region, svm->copying)) {
+		bio_list_add(&svm->held, bio);
+		svm->nr_held++;
+		route = SVM_ROUTE_HOLD;
+	} else if (test_bit(io->region, svm->copied)) {
+		route = SVM_ROUTE_MIRROR;
+	}
+	spin_unlock_irqrestore(&svm->lock, flags);
+	return route;
+}
+
+/* Dispatch a write that is no longer held (process context). */
+static void svm_dispatch_write(struct svm_target *svm, struct bio *bio)
+{
+	struct svm_io *io = dm_per_bio_data(bio, sizeof(*io));
+
+	switch (svm_route_write(svm, bio, io)) {
+	case SVM_ROUTE_SRC:
+		svm_remap(svm, bio, svm->src, svm->src_start);
+		dm_submit_bio_remap(bio, NULL);
+		break;
+	case SVM_ROUTE_MIRROR:
+		svm_mirror(svm, bio, io);
+		break;
+	case SVM_ROUTE_HOLD:
+		break;
+	}
+}
+
+/* Re-route every held write after a state change (process context). */
+static void svm_release_held(struct svm_target *svm)
+{
+	struct bio_list list;
+	struct bio *bio;
+
+	bio_list_init(&list);
+	spin_lock_irq(&svm->lock);
+	bio_list_merge(&list, &svm->held);
+	bio_list_init(&svm->held);
+	svm->nr_held = 0;
+	spin_unlock_irq(&svm->lock);
+
+	while ((bio = bio_list_pop(&list)))
+		svm_dispatch_write(svm, bio);
+}
+
+static int svm_map(struct dm_target *ti, struct bio *bio)
+{
+	struct svm_target *svm = ti->private;
+	struct svm_io *io = dm_per_bio_data(bio, sizeof(*io));
+	sector_t offset, left;
+
+	io->svm = svm;
+	io->flags = 0;
+
+	/* Empty flushes: device-mapper sends two, one for each device. */
+	if (bio->bi_opf & REQ_PREFLUSH) {
+		if (dm_bio_get_target_bio_nr(bio) == 1 && !svm_failed(svm)) {
+			io->flags |= SVM_IO_DST_FLUSH;
+			bio_set_dev(bio, svm->dst->bdev);
+		} else {
+			bio_set_dev(bio, svm->src->bdev);
+		}
+		return DM_MAPIO_REMAPPED;
+	}
+
+	if (bio_op(bio) == REQ_OP_READ) {
+		svm_remap(svm, bio, svm->src, svm->src_start);
+		return DM_MAPIO_REMAPPED;
+	}
+
+	offset = dm_target_offset(ti, bio->bi_iter.bi_sector);
+
+	/*
+	 * Ordinary I/O is split at region boundaries by device-mapper
+	 * (max_io_len); discards and write-zeroes are not, so split them here.
+	 */
+	left = svm->region_sectors - (offset & (svm->region_sectors - 1));
+	if (bio_sectors(bio) > left)
+		dm_accept_partial_bio(bio, left);
+
+	io->region = offset >> svm->region_shift;
+
+	switch (svm_route_write(svm, bio, io)) {
+	case SVM_ROUTE_SRC:
+		svm_remap(svm, bio, svm->src, svm->src_start);
+		return DM_MAPIO_REMAPPED;
+	case SVM_ROUTE_MIRROR:
+		svm_mirror(svm, bio, io);
+		return DM_MAPIO_SUBMITTED;
+	case SVM_ROUTE_HOLD:
+	default:
+		return DM_MAPIO_SUBMITTED;
+	}
+}
+
+static int svm_end_io(struct dm_target *ti, struct bio *bio,
+		      blk_status_t *error)
+{
+	struct svm_target *svm = ti->private;
+	struct svm_io *io = dm_per_bio_data(bio, sizeof(*io));
+	unsigned long flags;
+	bool wake;
+
+	if (io->flags & SVM_IO_DST_FLUSH) {
+		/* A destination error never fails the guest's I/O. */
+		if (*error) {
+			svm_dst_error(svm, *error);
+			*error = BLK_STS_OK;
+		}
+		return DM_ENDIO_DONE;
+	}
+
+	if (!(io->flags & SVM_IO_TRACKED))
+		return DM_ENDIO_DONE;
+
+	spin_lock_irqsave(&svm->lock, flags);
+	list_del(&io->inflight);
+	/* Only a lock message waiting on this region cares. */
+	wake = test_bit(io->region, svm->copying);
+	spin_unlock_irqrestore(&svm->lock, flags);
+
+	if (wake)
+		wake_up(&svm->inflight_wait);
+	return DM_ENDIO_DONE;
+}
+
+/* ------------------------------------------------------------------------
+ * Region state changes: lock, commit, unlock, timeout, suspend, failure
+ * ------------------------------------------------------------------------
+ */
+
+/* Is a write to [first, end) issued and not yet complete? */
+static bool svm_range_busy(struct svm_target *svm, unsigned long first,
+			   unsigned long end)
+{
+	struct svm_io *io;
+	bool busy = false;
+
+	spin_lock_irq(&svm->lock);
+	list_for_each_entry(io, &svm->inflight, inflight) {
+		if (io->region >= first && io->region < end) {
+			busy = true;
+			break;
+		}
+	}
+	spin_unlock_irq(&svm->lock);
+	return busy;
+}
+
+/*
+ * Remove [first, first + count) from the lock ranges, trimming or splitting
+ * them. @spare is used for a split; it is consumed (set to NULL) if used.
+ * Caller holds msg_mutex; every region of the range is COPYING.
+ */
+static void svm_trim_locks(struct svm_target *svm, unsigned long first,
+			   unsigned long count, struct svm_lock **spare)
+{
+	unsigned long end = first + count;
+	struct svm_lock *l, *tmp;
+
+	lockdep_assert_held(&svm->msg_mutex);
+	list_for_each_entry_safe(l, tmp, &svm->locks, list) {
+		unsigned long l_end = l->first + l->count;
+
+		if (l_end <= first || l->first >= end)
+			continue;
+		if (l->first >= first && l_end <= end) {
+			list_del(&l->list);
+			svm->nr_locks--;
+			kfree(l);
+		} else if (l->first < first && l_end > end) {
+			struct svm_lock *tail = *spare;
+
+			*spare = NULL;
+			tail->first = end;
+			tail->count = l_end - end;
+			tail->deadline = l->deadline;
+			list_add(&tail->list, &svm->locks);
+			svm->nr_locks++;
+			l->count = first - l->first;
+		} else if (l->first < first) {
+			l->count = first - l->first;
+		} else {
+			l->count = l_end - end;
+			l->first = end;
+		}
+	}
+}
+
+/* Does [first, end) fall strictly inside one lock range (needs a split)? */
+static bool svm_needs_split(struct svm_target *svm, unsigned long first,
+			    unsigned long end)
+{
+	struct svm_lock *l;
+
+	list_for_each_entry(l, &svm->locks, list)
+		if (l->first < first && l->first + l->count > end)
+			return true;
+	return false;
+}
+
+/*
+ * Drop every lock range: all COPYING regions become NOT_COPIED. Returns the
+ * number of regions unlocked. Caller holds msg_mutex and releases held
+ * writes afterwards.
+ */
+static unsigned long svm_drop_all_locks(struct svm_target *svm)
+{
+	struct svm_lock *l, *tmp;
+	unsigned long n = 0;
+
+	lockdep_assert_held(&svm->msg_mutex);
+	spin_lock_irq(&svm->lock);
+	list_for_each_entry(l, &svm->locks, list) {
+		bitmap_clear(svm->copying, l->first, l->count);
+		n += l->count;
+	}
+	svm->nr_copying -= n;
+	spin_unlock_irq(&svm->lock);
+
+	list_for_each_entry_safe(l, tmp, &svm->locks, list) {
+		list_del(&l->list);
+		kfree(l);
+	}
+	svm->nr_locks = 0;
+	return n;
+}
+
+static void svm_expire_work(struct work_struct *ws)
+{
+	struct svm_target *svm = container_of(to_delayed_work(ws),
+					      struct svm_target, expire_work);
+	unsigned long now = jiffies, next = 0;
+	struct svm_lock *l, *tmp;
+	bool any = false, released = false;
+
+	mutex_lock(&svm->msg_mutex);
+	list_for_each_entry_safe(l, tmp, &svm->locks, list) {
+		if (time_before(now, l->deadline)) {
+			if (!any || time_before(l->deadline, next))
+				next = l->deadline;
+			any = true;
+			continue;
+		}
+		DMWARN("%s: lock on regions %lu+%lu expired after %u ms: commit will be refused",
+		       svm_name(svm), l->first, l->count, svm->lock_timeout_ms);
+		spin_lock_irq(&svm->lock);
+		bitmap_clear(svm->copying, l->first, l->count);
+		svm->nr_copying -= l->count;
+		spin_unlock_irq(&svm->lock);
+		atomic64_add(l->count, &svm->expired);
+		list_del(&l->list);
+		svm->nr_locks--;
+		kfree(l);
+		released = true;
+	}
+	if (any)
+		schedule_delayed_work(&svm->expire_work, next - now);
+	mutex_unlock(&svm->msg_mutex);
+
+	if (released)
+		svm_release_held(svm);
+}
+
+/* Failure handling and dm events, in process context. */
+static void svm_event_work(struct work_struct *ws)
+{
+	struct svm_target *svm = container_of(ws, struct svm_target,
+					      event_work);
+
+	if (svm_failed(svm)) {
+		mutex_lock(&svm->msg_mutex);
+		svm_drop_all_locks(svm);
+		mutex_unlock(&svm->msg_mutex);
+		svm_release_held(svm);
+	}
+	dm_table_event(svm->ti->table);
+}
+
+/* First region in [first, end) whose bit in @map is @set, or end. */
+static unsigned long svm_find(const unsigned long *map, unsigned long first,
+			      unsigned long end, bool set)
+{
+	return set ? find_next_bit(map, end, first) :
+		     find_next_zero_bit(map, end, first);
+}
+
+/* Why a lock of [first, end) must be refused, or 0. Caller holds lock. */
+static int svm_lock_refused(struct svm_target *svm, unsigned long first,
+			    unsigned long end)
+{
+	unsigned long bad;
+
+	if (svm_failed(svm)) {
+		DMWARN("%s: lock refused: the target has failed (destination error)",
+		       svm_name(svm));
+		return -EIO;
+	}
+	if (svm->suspending) {
+		DMWARN("%s: lock refused: the device is suspended",
+		       svm_name(svm));
+		return -EBUSY;
+	}
+	if (svm->nr_locks >= SVM_MAX_LOCKS) {
+		DMWARN("%s: lock refused: %u lock ranges already outstanding",
+		       svm_name(svm), svm->nr_locks);
+		return -EBUSY;
+	}
+	bad = svm_find(svm->copying, first, end, true);
+	if (bad < end) {
+		DMWARN("%s: lock refused: region %lu is already COPYING",
+		       svm_name(svm), bad);
+		return -EBUSY;
+	}
+	bad = svm_find(svm->copied, first, end, true);
+	if (bad < end) {
+		DMWARN("%s: lock refused: region %lu is already COPIED",
+		       svm_name(svm), bad);
+		return -EBUSY;
+	}
+	return 0;
+}
+
+static int svm_msg_lock(struct svm_target *svm, unsigned long first,
+			unsigned long count)
+{
+	unsigned long end = first + count;
+	unsigned long timeout = msecs_to_jiffies(svm->lock_timeout_ms);
+	struct svm_lock *l;
+	long left;
+	int r = 0;
+
+	l = kzalloc(sizeof(*l), GFP_KERNEL);
+	if (!l)
+		return -ENOMEM;
+
+	spin_lock_irq(&svm->lock);
+	r = svm_lock_refused(svm, first, end);
+	if (!r) {
+		bitmap_set(svm->copying, first, count);
+		svm->nr_copying += count;
+	}
+	spin_unlock_irq(&svm->lock);
+	if (r) {
+		kfree(l);
+		return r;
+	}
+
+	/* New writes are held now; wait for those already issued. */
+	left = wait_event_killable_timeout(svm->inflight_wait,
+					   !svm_range_busy(svm, first, end),
+					   timeout);
+	if (left <= 0) {
+		spin_lock_irq(&svm->lock);
+		bitmap_clear(svm->copying, first, count);
+		svm->nr_copying -= count;
+		spin_unlock_irq(&svm->lock);
+		kfree(l);
+		svm_release_held(svm);
+		if (left == 0) {
+			DMWARN("%s: lock %lu+%lu: in-flight writes not done within %u ms",
+			       svm_name(svm), first, count,
+			       svm->lock_timeout_ms);
+			return -ETIMEDOUT;
+		}
+		return -EINTR;
+	}
+
+	l->first = first;
+	l->count = count;
+	l->deadline = jiffies + timeout;
+	list_add_tail(&l->list, &svm->locks);
+	svm->nr_locks++;
+	schedule_delayed_work(&svm->expire_work, timeout + 1);
+	return 0;
+}
+
+/* commit (@commit true) or unlock a range of COPYING regions. */
+static int svm_msg_release(struct svm_target *svm, unsigned long first,
+			   unsigned long count, bool commit)
+{
+	const char *what = commit ? "commit" : "unlock";
+	unsigned long end = first + count, bad;
+	struct svm_lock *spare = NULL;
+	bool synced = false;
+
+	if (svm_failed(svm)) {
+		DMWARN("%s: %s refused: the target has failed (destination error)",
+		       svm_name(svm), what);
+		return -EIO;
+	}
+
+	if (svm_needs_split(svm, first, end)) {
+		if (svm->nr_locks >= SVM_MAX_LOCKS) {
+			DMWARN("%s: %s refused: splitting a lock range would exceed %u ranges",
+			       svm_name(svm), what, SVM_MAX_LOCKS);
+			return -EBUSY;
+		}
+		spare = kzalloc(sizeof(*spare), GFP_KERNEL);
+		if (!spare)
+			return -ENOMEM;
+	}
+
+	spin_lock_irq(&svm->lock);
+	bad = svm_find(svm->copying, first, end, false);
+	if (bad < end) {
+		bool copied = test_bit(bad, svm->copied);
+
+		spin_unlock_irq(&svm->lock);
+		kfree(spare);
+		DMWARN("%s: %s refused: region %lu is %s, not COPYING (lock missing or revoked)",
+		       svm_name(svm), what, bad,
+		       copied ? "COPIED" : "NOT_COPIED");
+		return -EBUSY;
+	}
+	bitmap_clear(svm->copying, first, count);
+	svm->nr_copying -= count;
+	if (commit) {
+		bitmap_set(svm->copied, first, count);
+		svm->nr_copied += count;
+		synced = svm->nr_copied == svm->nr_regions;
+	}
+	spin_unlock_irq(&svm->lock);
+
+	svm_trim_locks(svm, first, count, &spare);
+	kfree(spare);
+	svm_release_held(svm);
+	if (synced)
+		schedule_work(&svm->event_work);
+	return 0;
+}
+
+static int svm_parse_ulong(const char *s, unsigned long *v)
+{
+	unsigned long long tmp;
+
+	if (kstrtoull(s, 10, &tmp) || tmp != (unsigned long)tmp)
+		return -EINVAL;
+	*v = tmp;
+	return 0;
+}
+
+static int svm_message(struct dm_target *ti, unsigned int argc, char **argv,
+		       char *result, unsigned int maxlen)
+{
+	struct svm_target *svm = ti->private;
+	unsigned long first, count;
+	int r;
+
+	if (!argc) {
+		DMWARN("%s: empty message", svm_name(svm));
+		return -EINVAL;
+	}
+	if (strcmp(argv[0], "lock") && strcmp(argv[0], "commit") &&
+	    strcmp(argv[0], "unlock")) {
+		DMWARN("%s: unknown message \"%s\" (expected lock, commit or unlock)",
+		       svm_name(svm), argv[0]);
+		return -EINVAL;
+	}
+	if (argc != 3) {
+		DMWARN("%s: %s takes 2 arguments: <first_region> <count>",
+		       svm_name(svm), argv[0]);
+		return -EINVAL;
+	}
+	if (svm_parse_ulong(argv[1], &first) ||
+	    svm_parse_ulong(argv[2], &count)) {
+		DMWARN("%s: %s: invalid region number or count", svm_name(svm),
+		       argv[0]);
+		return -EINVAL;
+	}
+	if (!count) {
+		DMWARN("%s: %s: count must be at least 1", svm_name(svm),
+		       argv[0]);
+		return -EINVAL;
+	}
+	if (first >= svm->nr_regions || count > svm->nr_regions - first) {
+		DMWARN("%s: %s: regions %lu+%lu out of range (%lu regions)",
+		       svm_name(svm), argv[0], first, count, svm->nr_regions);
+		return -EINVAL;
+	}
+
+	mutex_lock(&svm->msg_mutex);
+	if (!strcmp(argv[0], "lock"))
+		r = svm_msg_lock(svm, first, count);
+	else
+		r = svm_msg_release(svm, first, count,
+				    !strcmp(argv[0], "commit"));
+	mutex_unlock(&svm->msg_mutex);
+	return r;
+}
+
+/* ------------------------------------------------------------------------
+ * Suspend and resume
+ * ------------------------------------------------------------------------
+ */
+
+/*
+ * Before device-mapper waits for in-flight I/O, give up every lock so that
+ * held writes are issued to the source: a suspend (flush or noflush) waits
+ * only for I/O already issued to the devices. Later commits of the revoked
+ * regions are refused, so the mover copies them again.
+ */
+static void svm_presuspend(struct dm_target *ti)
+{
+	struct svm_target *svm = ti->private;
+	unsigned long n;
+
+	mutex_lock(&svm->msg_mutex);
+	spin_lock_irq(&svm->lock);
+	svm->suspending = true;
+	spin_unlock_irq(&svm->lock);
+	n = svm_drop_all_locks(svm);
+	mutex_unlock(&svm->msg_mutex);
+
+	if (n) {
+		atomic64_add(n, &svm->revoked);
+		DMINFO("%s: suspend revoked the lock on %lu regions",
+		       svm_name(svm), n);
+	}
+	svm_release_held(svm);
+}
+
+static void svm_resume_locks(struct dm_target *ti)
+{
+	struct svm_target *svm = ti->private;
+
+	spin_lock_irq(&svm->lock);
+	svm->suspending = false;
+	spin_unlock_irq(&svm->lock);
+}
+
+/* ------------------------------------------------------------------------
+ * Status
+ * ------------------------------------------------------------------------
+ */
+
+/*
+ * INFO:
+ *   <region_sectors> <copied>/<total> <copying> <held_writes>
+ *   <mirrored_writes> <dst_errors> <expired_locks> <revoked_locks> <state>
+ *
+ *   state is "copying" (not every region COPIED), "synced" (every region
+ *   COPIED, every write mirrored) or "failed" (destination error: writes go
+ *   to the source only).
+ *
+ * TABLE:
+ *   <src_dev> <src_offset> <dst_dev> <dst_offset> <region_sectors>
+ *   [2 lock_timeout_ms <ms>]
+ */
+static void svm_status(struct dm_target *ti, status_type_t type,
+		       unsigned int status_flags, char *result,
+		       unsigned int maxlen)
+{
+	struct svm_target *svm = ti->private;
+	unsigned long copied, copying;
+	unsigned int held;
+	const char *state;
+	unsigned int sz = 0;
+
+	switch (type) {
+	case STATUSTYPE_INFO:
+		spin_lock_irq(&svm->lock);
+		copied = svm->nr_copied;
+		copying = svm->nr_copying;
+		held = svm->nr_held;
+		spin_unlock_irq(&svm->lock);
+		if (svm_failed(svm))
+			state = "failed";
+		else if (copied == svm->nr_regions)
+			state = "synced";
+		else
+			state = "copying";
+		DMEMIT("%llu %lu/%lu %lu %u %lld %lld %lld %lld %s",
+		       (unsigned long long)svm->region_sectors, copied,
+		       svm->nr_regions, copying, held,
+		       (long long)atomic64_read(&svm->mirrored),
+		       (long long)atomic64_read(&svm->dst_errors),
+		       (long long)atomic64_read(&svm->expired),
+		       (long long)atomic64_read(&svm->revoked), state);
+		break;
+
+	case STATUSTYPE_TABLE:
+		DMEMIT("%s %llu %s %llu %llu", svm->src->name,
+		       (unsigned long long)svm->src_start, svm->dst->name,
+		       (unsigned long long)svm->dst_start,
+		       (unsigned long long)svm->region_sectors);
+		if (svm->lock_timeout_given)
+			DMEMIT(" 2 lock_timeout_ms %u", svm->lock_timeout_ms);
+		break;
+
+	case STATUSTYPE_IMA:
+		DMEMIT_TARGET_NAME_VERSION(ti->type);
+		DMEMIT(",src_device_name=%s,src_start=%llu",
+		       svm->src->name, (unsigned long long)svm->src_start);
+		DMEMIT(",dst_device_name=%s,dst_start=%llu",
+		       svm->dst->name, (unsigned long long)svm->dst_start);
+		DMEMIT(",region_sectors=%llu;",
+		       (unsigned long long)svm->region_sectors);
+		break;
+	}
+}
+
+/* ------------------------------------------------------------------------
+ * Construction and destruction
+ * ------------------------------------------------------------------------
+ */
+
+static int svm_iterate_devices(struct dm_target *ti,
+			       iterate_devices_callout_fn fn, void *data)
+{
+	struct svm_target *svm = ti->private;
+	int r;
+
+	r = fn(ti, svm->src, svm->src_start, ti->len, data);
+	if (!r)
+		r = fn(ti, svm->dst, svm->dst_start, ti->len, data);
+	return r;
+}
+
+static int svm_parse_sector(const char *s, sector_t *v)
+{
+	unsigned long long tmp;
+
+	if (kstrtoull(s, 10, &tmp) || tmp != (sector_t)tmp)
+		return -EINVAL;
+	*v = tmp;
+	return 0;
+}
+
+/* Does the extent fit its device? */
+static int svm_check_extent(struct dm_target *ti, struct dm_dev *dev,
+			    sector_t start, const char *which)
+{
+	sector_t size = bdev_nr_sectors(dev->bdev);
+
+	if (start > size || ti->len > size - start) {
+		DMERR("%s extent %llu+%llu runs past the end of %s (%llu sectors)",
+		      which, (unsigned long long)start,
+		      (unsigned long long)ti->len, dev->name,
+		      (unsigned long long)size);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Do the two extents share sectors of one disk (partitions included)? */
+static bool svm_extents_overlap(struct svm_target *svm, sector_t len)
+{
+	struct block_device *s = svm->src->bdev, *d = svm->dst->bdev;
+	sector_t s0, d0;
+
+	if (bdev_whole(s) != bdev_whole(d))
+		return false;
+	s0 = get_start_sect(s) + svm->src_start;
+	d0 = get_start_sect(d) + svm->dst_start;
+	return s0 < d0 + len && d0 < s0 + len;
+}
+
+static int svm_parse_features(struct svm_target *svm, struct dm_arg_set *as,
+			      char **error)
+{
+	static const struct dm_arg feature_args = {
+		0, 2, "Invalid number of feature arguments"
+	};
+	unsigned int nr, ms;
+	const char *name;
+	int r;
+
+	if (!as->argc)
+		return 0;
+	r = dm_read_arg_group(&feature_args, as, &nr, error);
+	if (r)
+		return r;
+	while (nr) {
+		name = dm_shift_arg(as);
+		nr--;
+		if (strcasecmp(name, "lock_timeout_ms")) {
+			*error = "Unknown feature (expected lock_timeout_ms)";
+			return -EINVAL;
+		}
+		if (!nr) {
+			*error = "lock_timeout_ms needs a value";
+			return -EINVAL;
+		}
+		if (kstrtouint(dm_shift_arg(as), 10, &ms) ||
+		    ms < SVM_MIN_LOCK_TIMEOUT_MS ||
+		    ms > SVM_MAX_LOCK_TIMEOUT_MS) {
+			*error = "lock_timeout_ms must be 100 to 600000";
+			return -EINVAL;
+		}
+		nr--;
+		svm->lock_timeout_ms = ms;
+		svm->lock_timeout_given = true;
+	}
+	if (as->argc) {
+		*error = "Unexpected arguments after the features";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void svm_free(struct svm_target *svm)
+{
+	bioset_exit(&svm->bs_dst);
+	bioset_exit(&svm->bs_src);
+	kvfree(svm->copying);
+	kvfree(svm->copied);
+	kfree(svm);
+}
+
+/*
+ * <src_dev> <src_offset> <dst_dev> <dst_offset> <region_sectors>
+ * [<#features> <feature args>...]
+ */
+static int svm_ctr(struct dm_target *ti, unsigned int argc, char **argv)
+{
+	struct dm_arg_set as = { .argc = argc, .argv = argv };
+	fmode_t mode = dm_table_get_mode(ti->table);
+	struct svm_target *svm;
+	unsigned long long regions;
+	sector_t region;
+	int r;
+
+	if (argc < 5) {
+		ti->error = "Too few arguments: <src> <offset> <dst> <offset> <region_sectors>";
+		return -EINVAL;
+	}
+
+	svm = kzalloc(sizeof(*svm), GFP_KERNEL);
+	if (!svm) {
+		ti->error = "Cannot allocate target context";
+		return -ENOMEM;
+	}
+	svm->ti = ti;
+	svm->lock_timeout_ms = SVM_DEFAULT_LOCK_TIMEOUT_MS;
+	spin_lock_init(&svm->lock);
+	bio_list_init(&svm->held);
+	INIT_LIST_HEAD(&svm->inflight);
+	mutex_init(&svm->msg_mutex);
+	INIT_LIST_HEAD(&svm->locks);
+	init_waitqueue_head(&svm->inflight_wait);
+	INIT_DELAYED_WORK(&svm->expire_work, svm_expire_work);
+	INIT_WORK(&svm->event_work, svm_event_work);
+	atomic64_set(&svm->mirrored, 0);
+	atomic64_set(&svm->dst_errors, 0);
+	atomic64_set(&svm->expired, 0);
+	atomic64_set(&svm->revoked, 0);
+
+	r = -EINVAL;
+	if (svm_parse_sector(argv[1], &svm->src_start)) {
+		ti->error = "Invalid source offset";
+		goto bad;
+	}
+	if (svm_parse_sector(argv[3], &svm->dst_start)) {
+		ti->error = "Invalid destination offset";
+		goto bad;
+	}
+	if (svm_parse_sector(argv[4], &region) ||
+	    !is_power_of_2(region) || region < SVM_MIN_REGION_SECTORS ||
+	    region > SVM_MAX_REGION_SECTORS) {
+		ti->error = "Region size must be a power of two, 128 to 2097152 sectors";
+		goto bad;
+	}
+	svm->region_sectors = region;
+	svm->region_shift = __ffs(region);
+
+	dm_consume_args(&as, 5);
+	r = svm_parse_features(svm, &as, &ti->error);
+	if (r)
+		goto bad;
+
+	if (!ti->len) {
+		r = -EINVAL;
+		ti->error = "Zero-length target";
+		goto bad;
+	}
+	regions = DIV_ROUND_UP_ULL((unsigned long long)ti->len, region);
+	if (regions > SVM_MAX_REGIONS) {
+		r = -EINVAL;
+		ti->error = "Too many regions: use a larger region size";
+		goto bad;
+	}
+	svm->nr_regions = regions;
+
+	r = dm_get_device(ti, argv[0], mode, &svm->src);
+	if (r) {
+		ti->error = "Source device lookup failed";
+		goto bad;
+	}
+	r = dm_get_device(ti, argv[2], mode, &svm->dst);
+	if (r) {
+		ti->error = "Destination device lookup failed";
+		goto bad_src;
+	}
+
+	r = -EINVAL;
+	if (svm_check_extent(ti, svm->src, svm->src_start, "source")) {
+		ti->error = "Source extent runs past the end of its device";
+		goto bad_dst;
+	}
+	if (svm_check_extent(ti, svm->dst, svm->dst_start, "destination")) {
+		ti->error = "Destination extent runs past the end of its device";
+		goto bad_dst;
+	}
+	if (svm_extents_overlap(svm, ti->len)) {
+		ti->error = "Source and destination extents overlap on one device";
+		goto bad_dst;
+	}
+
+	r = -ENOMEM;
+	svm->copied = kvcalloc(BITS_TO_LONGS(svm->nr_regions),
+			       sizeof(unsigned long), GFP_KERNEL);
+	svm->copying = kvcalloc(BITS_TO_LONGS(svm->nr_regions),
+				sizeof(unsigned long), GFP_KERNEL);
+	if (!svm->copied || !svm->copying) {
+		ti->error = "Cannot allocate region bitmaps";
+		goto bad_dst;
+	}
+	if (bioset_init(&svm->bs_src, BIO_POOL_SIZE, 0, 0) ||
+	    bioset_init(&svm->bs_dst, BIO_POOL_SIZE, 0, 0)) {
+		ti->error = "Cannot allocate bio sets";
+		goto bad_dst;
+	}
+
+	r = dm_set_target_max_io_len(ti, svm->region_sectors);
+	if (r)
+		goto bad_dst;
+
+	ti->num_flush_bios = 2;
+	ti->flush_supported = true;
+	ti->num_discard_bios = 1;
+	ti->num_write_zeroes_bios = 1;
+	ti->per_io_data_size = sizeof(struct svm_io);
+	ti->private = svm;
+	return 0;
+
+bad_dst:
+	dm_put_device(ti, svm->dst);
+bad_src:
+	dm_put_device(ti, svm->src);
+bad:
+	svm_free(svm);
+	return r;
+}
+
+static void svm_dtr(struct dm_target *ti)
+{
+	struct svm_target *svm = ti->private;
+	struct svm_lock *l, *tmp;
+
+	cancel_delayed_work_sync(&svm->expire_work);
+	cancel_work_sync(&svm->event_work);
+	if (!bio_list_empty(&svm->held))
+		DMERR("%s: destroyed with held writes", svm_name(svm));
+	list_for_each_entry_safe(l, tmp, &svm->locks, list)
+		kfree(l);
+	dm_put_device(ti, svm->dst);
+	dm_put_device(ti, svm->src);
+	svm_free(svm);
+}
+
+static struct target_type svm_target = {
+	.name = "svmotion",
+	.version = {1, 0, 0},
+	.module = THIS_MODULE,
+	.ctr = svm_ctr,
+	.dtr = svm_dtr,
+	.map = svm_map,
+	.end_io = svm_end_io,
+	.presuspend = svm_presuspend,
+	.presuspend_undo = svm_resume_locks,
+	.resume = svm_resume_locks,
+	.status = svm_status,
+	.message = svm_message,
+	.iterate_devices = svm_iterate_devices,
+};
+
+static int __init dm_svmotion_init(void)
+{
+	int r = dm_register_target(&svm_target);
+
+	if (r < 0)
+		DMERR("register failed %d", r);
+	return r;
+}
+
+static void __exit dm_svmotion_exit(void)
+{
+	dm_unregister_target(&svm_target);
+}
+
+module_init(dm_svmotion_init);
+module_exit(dm_svmotion_exit);
+
+MODULE_DESCRIPTION(DM_NAME " live storage migration mirror (svmotion)");
+MODULE_AUTHOR("svmotion developers");
+MODULE_LICENSE("GPL");
