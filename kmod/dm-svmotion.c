@@ -1081,7 +1081,6 @@ static int svm_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		goto bad_dst;
 
 	ti->num_flush_bios = 2;
-	ti->flush_supported = true;
 	ti->num_discard_bios = 1;
 	ti->num_write_zeroes_bios = 1;
 	ti->per_io_data_size = sizeof(struct svm_io);
