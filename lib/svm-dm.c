@@ -1,0 +1,424 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * svm-dm.c - device-mapper control of dm-svmotion devices over libdevmapper.
+ *
+ * See svm-dm.h for the API and its conventions.  Every operation is one
+ * dm_task: create it, set it up, run it through run_task(), which turns a
+ * failure into a negative errno plus a one-line description.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libdevmapper.h>
+
+#include "svm-dm.h"
+
+/*
+ * libdevmapper's log levels (its log.h is private): the low bits of level,
+ * the rest being flags such as "to stderr".
+ */
+#define DM_LOG_LEVEL_MASK 0xf
+#define DM_LOG_ERR 3
+#define DM_LOG_WARN 4
+
+/* First libdevmapper error message of the current operation, per thread. */
+static __thread char dm_last_error[256];
+static bool dm_debug;
+static pthread_once_t dm_once = PTHREAD_ONCE_INIT;
+
+/* libdevmapper log hook: keep the first error, optionally echo. */
+__attribute__((format(printf, 5, 6)))
+static void dm_log_capture(int level, const char *file, int line,
+			   int dm_errno_or_class, const char *fmt, ...)
+{
+	int lvl = level & DM_LOG_LEVEL_MASK;
+	va_list ap;
+
+	(void)file;
+	(void)line;
+	(void)dm_errno_or_class;
+	if (lvl <= DM_LOG_ERR && !dm_last_error[0]) {
+		va_start(ap, fmt);
+		vsnprintf(dm_last_error, sizeof(dm_last_error), fmt, ap);
+		va_end(ap);
+	}
+	if (dm_debug && lvl <= DM_LOG_WARN) {
+		va_start(ap, fmt);
+		fputs("libdevmapper: ", stderr);
+		vfprintf(stderr, fmt, ap);
+		fputc('\n', stderr);
+		va_end(ap);
+	}
+}
+
+static void dm_init(void)
+{
+	const char *dbg = getenv("SVM_DM_DEBUG");
+
+	dm_debug = dbg && *dbg && strcmp(dbg, "0") != 0;
+	dm_log_with_errno_init(dm_log_capture);
+	/* No udev cookies: libdevmapper manages /dev/mapper nodes itself. */
+	dm_udev_set_sync_support(0);
+}
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * Start a task of the given type on device name into *out.  On failure
+ * fills err and returns a negative errno.
+ */
+static int task_new(int type, const char *op, const char *name,
+		    struct dm_task **out, char *err, size_t errlen)
+{
+	struct dm_task *dmt;
+
+	pthread_once(&dm_once, dm_init);
+	dm_last_error[0] = '\0';
+	if (!name || !*name) {
+		set_err(err, errlen, "svm-dm: %s: no device name given", op);
+		return -EINVAL;
+	}
+	dmt = dm_task_create(type);
+	if (!dmt) {
+		set_err(err, errlen, "svm-dm: %s %s: cannot create dm task: %s",
+			op, name, dm_last_error[0] ? dm_last_error :
+			"device-mapper unavailable (no dm-mod, or no /dev/mapper/control?)");
+		return -ENOMEM;
+	}
+	if (!dm_task_set_name(dmt, name)) {
+		set_err(err, errlen, "svm-dm: %s %s: invalid device name%s%s",
+			op, name, dm_last_error[0] ? ": " : "", dm_last_error);
+		dm_task_destroy(dmt);
+		return -EINVAL;
+	}
+	dm_task_no_open_count(dmt);
+	*out = dmt;
+	return 0;
+}
+
+/*
+ * Run dmt.  On failure describe it as "svm-dm: <what>: <reason>" and
+ * return the ioctl's negative errno (-EIO if there is none).  what names
+ * the operation and its arguments, e.g. "suspend vm0".
+ */
+static int run_task(struct dm_task *dmt, const char *what, char *err,
+		    size_t errlen)
+{
+	const char *reason, *detail = dm_last_error;
+	int e;
+
+	if (dm_task_run(dmt))
+		return 0;
+	e = dm_task_get_errno(dmt);
+	if (e <= 0)
+		e = EIO;
+	reason = strerror(e);
+	/* libdevmapper's message is worth adding only if it says more. */
+	if (strstr(detail, reason))
+		detail = "";
+	set_err(err, errlen, "svm-dm: %s: %s%s%s%s%s", what, reason,
+		*detail ? " (libdevmapper: " : "", detail, *detail ? ")" : "",
+		(e == EINVAL || e == EBUSY) ?
+		"; the kernel log has the target's reason" : "");
+	return -e;
+}
+
+/* Strict decimal number for table lines; advances *p past it. */
+static bool table_u64(char **p, uint64_t *val)
+{
+	char *end;
+
+	if (**p < '0' || **p > '9')
+		return false;
+	errno = 0;
+	*val = strtoull(*p, &end, 10);
+	if (errno || (*end != ' ' && *end != '\t'))
+		return false;
+	*p = end;
+	return true;
+}
+
+static char *skip_blanks(char *s)
+{
+	while (*s == ' ' || *s == '\t')
+		s++;
+	return s;
+}
+
+/*
+ * Add one "<start> <len> <target> <params>" line (modified in place) to
+ * dmt, or with dmt NULL only check its syntax.
+ */
+static int add_table_line(struct dm_task *dmt, char *line, const char *name,
+			  char *err, size_t errlen)
+{
+	uint64_t start, len;
+	char *p = skip_blanks(line), *type, *params;
+
+	if (!table_u64(&p, &start) || !(p = skip_blanks(p), table_u64(&p, &len)))
+		goto bad;
+	type = skip_blanks(p);
+	params = type + strcspn(type, " \t");
+	if (params == type)
+		goto bad;
+	if (*params)
+		*params++ = '\0';
+	params = skip_blanks(params);
+	if (dmt && !dm_task_add_target(dmt, start, len, type, params)) {
+		set_err(err, errlen, "svm-dm: table for %s: cannot add target %s",
+			name, type);
+		return -ENOMEM;
+	}
+	return 0;
+bad:
+	set_err(err, errlen,
+		"svm-dm: table for %s: expected \"<start> <len> <target> <params>\", got \"%s\"",
+		name, line);
+	return -EINVAL;
+}
+
+/* Add every non-empty line of table to dmt (just check them if NULL). */
+static int add_table(struct dm_task *dmt, const char *table, const char *name,
+		     char *err, size_t errlen)
+{
+	char line[SVM_DM_MAX_TABLE_LINE];
+	int nlines = 0, ret;
+
+	if (!table) {
+		set_err(err, errlen, "svm-dm: table for %s: no table given", name);
+		return -EINVAL;
+	}
+	while (*table) {
+		size_t n = strcspn(table, "\n");
+
+		if (n >= sizeof(line)) {
+			set_err(err, errlen, "svm-dm: table for %s: line longer than %zu bytes",
+				name, sizeof(line) - 1);
+			return -E2BIG;
+		}
+		memcpy(line, table, n);
+		line[n] = '\0';
+		table += n + (table[n] == '\n');
+		if (!*skip_blanks(line))
+			continue;
+		ret = add_table_line(dmt, line, name, err, errlen);
+		if (ret)
+			return ret;
+		nlines++;
+	}
+	if (!nlines) {
+		set_err(err, errlen, "svm-dm: table for %s: empty table", name);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* One task type on name, optionally with a table; node update afterwards. */
+static int simple_op(int type, const char *op, const char *name,
+		     const char *table, unsigned int flags, char *err,
+		     size_t errlen)
+{
+	char what[128];
+	struct dm_task *dmt;
+	int ret;
+
+	/* A malformed table is refused before any ioctl. */
+	if (table) {
+		ret = add_table(NULL, table, name ? name : "?", err, errlen);
+		if (ret)
+			return ret;
+	}
+	ret = task_new(type, op, name, &dmt, err, errlen);
+	if (ret)
+		return ret;
+	ret = table ? add_table(dmt, table, name, err, errlen) : 0;
+	if (!ret && (flags & SVM_DM_NOFLUSH) && !dm_task_no_flush(dmt))
+		ret = -ENOMEM;
+	if (!ret && type == DM_DEVICE_REMOVE && !dm_task_retry_remove(dmt))
+		ret = -ENOMEM;
+	if (!ret) {
+		snprintf(what, sizeof(what), "%s %s", op, name);
+		ret = run_task(dmt, what, err, errlen);
+	}
+	dm_task_destroy(dmt);
+	/* Create or remove /dev/mapper/<name> now (no udev). */
+	dm_task_update_nodes();
+	return ret;
+}
+
+int svm_dm_create(const char *name, const char *table, char *err,
+		  size_t errlen)
+{
+	if (!table)
+		return add_table(NULL, NULL, name ? name : "?", err, errlen);
+	return simple_op(DM_DEVICE_CREATE, "create", name, table, 0, err,
+			 errlen);
+}
+
+int svm_dm_reload(const char *name, const char *table, char *err,
+		  size_t errlen)
+{
+	if (!table)
+		return add_table(NULL, NULL, name ? name : "?", err, errlen);
+	return simple_op(DM_DEVICE_RELOAD, "reload", name, table, 0, err,
+			 errlen);
+}
+
+int svm_dm_suspend(const char *name, unsigned int flags, char *err,
+		   size_t errlen)
+{
+	return simple_op(DM_DEVICE_SUSPEND, "suspend", name, NULL, flags, err,
+			 errlen);
+}
+
+int svm_dm_resume(const char *name, char *err, size_t errlen)
+{
+	return simple_op(DM_DEVICE_RESUME, "resume", name, NULL, 0, err,
+			 errlen);
+}
+
+int svm_dm_remove(const char *name, char *err, size_t errlen)
+{
+	return simple_op(DM_DEVICE_REMOVE, "remove", name, NULL, 0, err,
+			 errlen);
+}
+
+int svm_dm_message(const char *dev, uint64_t sector, const char *msg,
+		   char *reply, size_t replylen, char *err, size_t errlen)
+{
+	char what[160];
+	struct dm_task *dmt;
+	const char *resp;
+	int ret;
+
+	if (reply && replylen)
+		reply[0] = '\0';
+	ret = task_new(DM_DEVICE_TARGET_MSG, "message", dev, &dmt, err, errlen);
+	if (ret)
+		return ret;
+	if (!msg || !dm_task_set_sector(dmt, sector) ||
+	    !dm_task_set_message(dmt, msg)) {
+		set_err(err, errlen, "svm-dm: message %s: cannot set up message",
+			dev);
+		dm_task_destroy(dmt);
+		return -EINVAL;
+	}
+	snprintf(what, sizeof(what), "message %s %" PRIu64 " \"%s\"", dev,
+		 sector, msg);
+	ret = run_task(dmt, what, err, errlen);
+	resp = dm_task_get_message_response(dmt);
+	if (!ret && resp && reply && replylen)
+		snprintf(reply, replylen, "%s", resp);
+	dm_task_destroy(dmt);
+	return ret;
+}
+
+/* "<verb> <first> <count>" to the segment at seg_start. */
+static int range_message(const char *verb, const char *dev,
+			 uint64_t seg_start, uint64_t first, uint64_t count,
+			 char *err, size_t errlen)
+{
+	char msg[80];
+
+	snprintf(msg, sizeof(msg), "%s %" PRIu64 " %" PRIu64, verb, first,
+		 count);
+	return svm_dm_message(dev, seg_start, msg, NULL, 0, err, errlen);
+}
+
+int svm_dm_lock(const char *dev, uint64_t seg_start, uint64_t first,
+		uint64_t count, char *err, size_t errlen)
+{
+	return range_message("lock", dev, seg_start, first, count, err, errlen);
+}
+
+int svm_dm_commit(const char *dev, uint64_t seg_start, uint64_t first,
+		  uint64_t count, char *err, size_t errlen)
+{
+	return range_message("commit", dev, seg_start, first, count, err,
+			     errlen);
+}
+
+int svm_dm_unlock(const char *dev, uint64_t seg_start, uint64_t first,
+		  uint64_t count, char *err, size_t errlen)
+{
+	return range_message("unlock", dev, seg_start, first, count, err,
+			     errlen);
+}
+
+/* Parse one svmotion target's status and check it against its length. */
+static int parse_segment(const char *dev, uint64_t start, uint64_t len,
+			 const char *params, struct svm_seg_status *st,
+			 char *err, size_t errlen)
+{
+	uint64_t regions;
+
+	st->start = start;
+	st->len = len;
+	if (svm_status_parse(params, st)) {
+		set_err(err, errlen,
+			"svm-dm: status %s: malformed svmotion status at sector %" PRIu64 ": \"%s\"",
+			dev, start, params);
+		return -EPROTO;
+	}
+	regions = len / st->region_sectors + !!(len % st->region_sectors);
+	if (st->total != regions) {
+		set_err(err, errlen,
+			"svm-dm: status %s: segment at sector %" PRIu64 " has %" PRIu64
+			" sectors = %" PRIu64 " regions, status says %" PRIu64,
+			dev, start, len, regions, st->total);
+		return -EPROTO;
+	}
+	return 0;
+}
+
+int svm_dm_status(const char *dev, struct svm_seg_status *segs, size_t max,
+		  char *err, size_t errlen)
+{
+	struct svm_seg_status st;
+	char *type, *params;
+	uint64_t start, len;
+	struct dm_task *dmt;
+	void *next = NULL;
+	char what[128];
+	int n = 0, ret;
+
+	ret = task_new(DM_DEVICE_STATUS, "status", dev, &dmt, err, errlen);
+	if (ret)
+		return ret;
+	snprintf(what, sizeof(what), "status %s", dev);
+	ret = run_task(dmt, what, err, errlen);
+	while (!ret) {
+		next = dm_get_next_target(dmt, next, &start, &len, &type,
+					  &params);
+		if (type && strcmp(type, SVM_TARGET_NAME) == 0) {
+			memset(&st, 0, sizeof(st));
+			ret = parse_segment(dev, start, len, params ? params : "",
+					    &st, err, errlen);
+			if (!ret && (size_t)n < max)
+				segs[n] = st;
+			n++;
+		}
+		if (!next)
+			break;
+	}
+	dm_task_destroy(dmt);
+	return ret ? ret : n;
+}
