@@ -231,12 +231,15 @@ static int add_table(struct dm_task *dmt, const char *table, const char *name,
 	return 0;
 }
 
-/* One task type on name, optionally with a table; node update afterwards. */
-static int simple_op(int type, const char *op, const char *name,
-		     const char *table, unsigned int flags, char *err,
-		     size_t errlen)
+/*
+ * Run one task of the given type on name, optionally with a table, then
+ * update /dev/mapper.  Errors read "svm-dm: <op> <name>[: <stage>]: ...".
+ */
+static int simple_op(int type, const char *op, const char *stage,
+		     const char *name, const char *table, unsigned int flags,
+		     char *err, size_t errlen)
 {
-	char what[128];
+	char what[160];
 	struct dm_task *dmt;
 	int ret;
 
@@ -255,7 +258,8 @@ static int simple_op(int type, const char *op, const char *name,
 	if (!ret && type == DM_DEVICE_REMOVE && !dm_task_retry_remove(dmt))
 		ret = -ENOMEM;
 	if (!ret) {
-		snprintf(what, sizeof(what), "%s %s", op, name);
+		snprintf(what, sizeof(what), "%s %s%s%s", op, name,
+			 stage ? ": " : "", stage ? stage : "");
 		ret = run_task(dmt, what, err, errlen);
 	}
 	dm_task_destroy(dmt);
@@ -264,13 +268,31 @@ static int simple_op(int type, const char *op, const char *name,
 	return ret;
 }
 
+/*
+ * Create, load, resume as three tasks (libdevmapper's create-with-table
+ * does the same but loses the kernel's errno); undo the create on failure.
+ */
 int svm_dm_create(const char *name, const char *table, char *err,
 		  size_t errlen)
 {
-	if (!table)
-		return add_table(NULL, NULL, name ? name : "?", err, errlen);
-	return simple_op(DM_DEVICE_CREATE, "create", name, table, 0, err,
-			 errlen);
+	int ret;
+
+	ret = add_table(NULL, table, name ? name : "?", err, errlen);
+	if (ret)
+		return ret;
+	ret = simple_op(DM_DEVICE_CREATE, "create", NULL, name, NULL, 0, err,
+			errlen);
+	if (ret)
+		return ret;
+	ret = simple_op(DM_DEVICE_RELOAD, "create", "load table", name, table,
+			0, err, errlen);
+	if (!ret)
+		ret = simple_op(DM_DEVICE_RESUME, "create", "resume", name, NULL,
+				0, err, errlen);
+	if (ret)
+		simple_op(DM_DEVICE_REMOVE, "create", "undo", name, NULL, 0,
+			  NULL, 0);
+	return ret;
 }
 
 int svm_dm_reload(const char *name, const char *table, char *err,
@@ -278,26 +300,26 @@ int svm_dm_reload(const char *name, const char *table, char *err,
 {
 	if (!table)
 		return add_table(NULL, NULL, name ? name : "?", err, errlen);
-	return simple_op(DM_DEVICE_RELOAD, "reload", name, table, 0, err,
+	return simple_op(DM_DEVICE_RELOAD, "reload", NULL, name, table, 0, err,
 			 errlen);
 }
 
 int svm_dm_suspend(const char *name, unsigned int flags, char *err,
 		   size_t errlen)
 {
-	return simple_op(DM_DEVICE_SUSPEND, "suspend", name, NULL, flags, err,
+	return simple_op(DM_DEVICE_SUSPEND, "suspend", NULL, name, NULL, flags, err,
 			 errlen);
 }
 
 int svm_dm_resume(const char *name, char *err, size_t errlen)
 {
-	return simple_op(DM_DEVICE_RESUME, "resume", name, NULL, 0, err,
+	return simple_op(DM_DEVICE_RESUME, "resume", NULL, name, NULL, 0, err,
 			 errlen);
 }
 
 int svm_dm_remove(const char *name, char *err, size_t errlen)
 {
-	return simple_op(DM_DEVICE_REMOVE, "remove", name, NULL, 0, err,
+	return simple_op(DM_DEVICE_REMOVE, "remove", NULL, name, NULL, 0, err,
 			 errlen);
 }
 
@@ -324,8 +346,9 @@ int svm_dm_message(const char *dev, uint64_t sector, const char *msg,
 	snprintf(what, sizeof(what), "message %s %" PRIu64 " \"%s\"", dev,
 		 sector, msg);
 	ret = run_task(dmt, what, err, errlen);
-	resp = dm_task_get_message_response(dmt);
-	if (!ret && resp && reply && replylen)
+	/* (libdevmapper has no response to look at after a failure) */
+	resp = ret ? NULL : dm_task_get_message_response(dmt);
+	if (resp && reply && replylen)
 		snprintf(reply, replylen, "%s", resp);
 	dm_task_destroy(dmt);
 	return ret;
@@ -393,6 +416,7 @@ int svm_dm_status(const char *dev, struct svm_seg_status *segs, size_t max,
 		  char *err, size_t errlen)
 {
 	struct svm_seg_status st;
+	struct dm_info info;
 	char *type, *params;
 	uint64_t start, len;
 	struct dm_task *dmt;
@@ -405,6 +429,11 @@ int svm_dm_status(const char *dev, struct svm_seg_status *segs, size_t max,
 		return ret;
 	snprintf(what, sizeof(what), "status %s", dev);
 	ret = run_task(dmt, what, err, errlen);
+	/* libdevmapper reports a missing device as success, !info.exists. */
+	if (!ret && (!dm_task_get_info(dmt, &info) || !info.exists)) {
+		set_err(err, errlen, "svm-dm: status %s: no such device", dev);
+		ret = -ENXIO;
+	}
 	while (!ret) {
 		next = dm_get_next_target(dmt, next, &start, &len, &type,
 					  &params);
