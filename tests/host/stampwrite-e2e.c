@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * stampwrite-e2e - stampwrite end to end on a regular file: writes with
- * several seeds verify clean, SIGTERM stops a writer cleanly, an outdated
- * state or a corrupted block is reported, usage errors exit 2.
+ * several seeds verify clean, SIGTERM stops a writer cleanly, --rate paces
+ * the writes, an outdated state or a corrupted block is reported, usage
+ * errors exit 2.
  *
  * Finds the tool as tests/tools/stampwrite above this test's directory
  * (or $STAMPWRITE); works in a fresh directory under $TMPDIR or /tmp.
@@ -188,6 +189,28 @@ static void test_sigterm(void)
 	   "state saved on SIGTERM verifies clean");
 }
 
+static double now_sec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* 200 writes at 1000/s over 8 threads: 25 each, 8 ms apart, >= 192 ms. */
+static void test_rate(void)
+{
+	char *argv[] = { tool, "write", "--dev", img, "--state", state,
+			 "--seed", "33", "--qd", "8", "--ops", "200",
+			 "--rate", "1000", NULL };
+	double t0 = now_sec(), dt;
+	int rc = run(argv);
+
+	dt = now_sec() - t0;
+	ok(rc == 0 && dt >= 0.18, "--rate 1000 paces 200 writes (%.3f s)", dt);
+	ok(sw_verify(state) == 0, "paced writes verify clean");
+}
+
 static void test_outdated_state(void)
 {
 	ok(shell("cp '%s' state.old", state) == 0, "keep a copy of the state");
@@ -274,11 +297,12 @@ static void cleanup(void)
 int main(int argc, char **argv)
 {
 	(void)argc;
-	tap_plan(25);
+	tap_plan(27);
 	if (setup(argv[0]))
 		return tap_done();
 	test_seeds();
 	test_sigterm();
+	test_rate();
 	test_outdated_state();
 	test_corruption();
 	test_no_init();

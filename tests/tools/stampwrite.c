@@ -3,13 +3,15 @@
  * stampwrite - integrity writer and verifier for a block device or file.
  *
  *   stampwrite write --dev PATH --blocks N --state FILE [--seed S] [--qd Q]
- *                    [--duration SEC | --ops N] [--dsync PCT] [--init]
- *                    [--odirect]
+ *                    [--duration SEC | --ops N] [--dsync PCT] [--rate R]
+ *                    [--init] [--odirect]
  *   stampwrite verify --dev PATH --state FILE [--blocks N] [--max-report M]
  *
  * write: Q threads issue random 4 KiB writes, each block stamped with its
  * address, a generation and the seed (see stamp.h); PCT percent of them are
- * RWF_DSYNC (FUA on an O_DIRECT block device).  A block is never written by
+ * RWF_DSYNC (FUA on an O_DIRECT block device); --rate caps the writes per
+ * second (over all threads) so that a slow (emulated) machine keeps some
+ * CPU for the rest of a test.  A block is never written by
  * two threads at once, so "the last acknowledged write" of every block is
  * well defined; the state file records its generation.  The run ends on
  * SIGTERM/SIGINT, after --duration seconds or --ops writes, waits for the
@@ -63,6 +65,7 @@ struct opts {
 	uint64_t ops;
 	uint64_t duration;	/* seconds */
 	uint64_t max_report;
+	uint64_t rate;		/* writes per second over all threads, 0: no limit */
 	unsigned int qd;
 	unsigned int dsync_pct;
 	bool has_ops, has_duration, init, odirect;
@@ -72,7 +75,7 @@ static void usage(FILE *f)
 {
 	fputs("usage: stampwrite write --dev PATH --blocks N --state FILE [--seed S]\n"
 	      "                        [--qd Q] [--duration SEC | --ops N] [--dsync PCT]\n"
-	      "                        [--init] [--odirect]\n"
+	      "                        [--rate R] [--init] [--odirect]\n"
 	      "       stampwrite verify --dev PATH --state FILE [--blocks N] [--max-report M]\n",
 	      f);
 }
@@ -110,6 +113,7 @@ static const struct option long_opts[] = {
 	{ "ops", required_argument, NULL, 'n' },
 	{ "dsync", required_argument, NULL, 'y' },
 	{ "max-report", required_argument, NULL, 'm' },
+	{ "rate", required_argument, NULL, 'R' },
 	{ "init", no_argument, NULL, 'i' },
 	{ "odirect", no_argument, NULL, 'o' },
 	{ "help", no_argument, NULL, 'h' },
@@ -130,6 +134,7 @@ static int parse_one(struct opts *o, int c, const char *arg)
 	case 't': o->has_duration = true;
 		return opt_u64("duration", arg, 1, 86400 * 365, &o->duration);
 	case 'm': return opt_u64("max-report", arg, 0, UINT64_MAX, &o->max_report);
+	case 'R': return opt_u64("rate", arg, 0, 1000000000, &o->rate);
 	case 'i': o->init = true; return 0;
 	case 'o': o->odirect = true; return 0;
 	case 'q':
@@ -505,16 +510,42 @@ static bool take_op(struct run *r)
 	return __atomic_fetch_add(&r->issued, 1, __ATOMIC_RELAXED) < r->o->ops;
 }
 
+/*
+ * --rate: each of the qd threads issues one write every qd/rate seconds;
+ * *next is this thread's next slot (0 before the first write).
+ */
+static void pace(const struct opts *o, struct timespec *next)
+{
+	uint64_t step_ns = o->qd * 1000000000ULL / o->rate;
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (next->tv_sec == 0 || now.tv_sec > next->tv_sec + 1) {
+		*next = now;	/* first write, or far behind: no burst */
+		return;
+	}
+	clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, next, NULL);
+	next->tv_nsec += (long)(step_ns % 1000000000ULL);
+	next->tv_sec += (time_t)(step_ns / 1000000000ULL) + next->tv_nsec / 1000000000L;
+	next->tv_nsec %= 1000000000L;
+}
+
 static void *writer_thread(void *arg)
 {
 	struct worker *w = arg;
 	struct run *r = w->run;
 	uint64_t rng = r->o->seed * 0x2545f4914f6cdd1dULL + w->idx + 1;
 	void *buf = alloc_io(STAMP_BLOCK);
+	struct timespec next = { 0, 0 };
 	uint64_t b;
 
-	while (buf && !stopping(r) && take_op(r) && claim_block(r, &rng, &b)) {
+	while (buf && !stopping(r)) {
 		bool dsync = stamp_mix(&rng) % 100 < r->o->dsync_pct;
+
+		if (r->o->rate)
+			pace(r->o, &next);	/* before claiming a block */
+		if (stopping(r) || !take_op(r) || !claim_block(r, &rng, &b))
+			break;
 
 		if (!write_block(r, buf, b, dsync)) {
 			__atomic_store_n(&r->failed, 1, __ATOMIC_RELAXED);
