@@ -77,6 +77,7 @@ struct svm_io {
 	unsigned int flags;		/* SVM_IO_* */
 	atomic_t pending;		/* halves of a mirrored write running */
 	blk_status_t src_status;	/* source half's result */
+	bool dst_notsupp;		/* destination refused a write-zeroes */
 };
 
 struct svm_target {
@@ -172,6 +173,13 @@ static void svm_mirror_put(struct svm_io *io)
 		return;
 	bio = dm_bio_from_per_bio_data(io, sizeof(*io));
 	bio->bi_status = io->src_status;
+	/*
+	 * The destination cannot zero this range: report that the operation
+	 * is not supported, so the guest falls back to writing zeroes, which
+	 * are mirrored like any write.
+	 */
+	if (!bio->bi_status && io->dst_notsupp)
+		bio->bi_status = BLK_STS_NOTSUPP;
 	bio_endio(bio);
 }
 
@@ -198,9 +206,21 @@ static void svm_src_endio(struct bio *clone)
 static void svm_dst_endio(struct bio *clone)
 {
 	struct svm_io *io = clone->bi_private;
+	blk_status_t status = clone->bi_status;
 
-	if (clone->bi_status)
-		svm_dst_error(io->svm, clone->bi_status);
+	/*
+	 * A destination that does not support an optional operation has not
+	 * failed: a discard is advisory and is dropped, a write-zeroes is
+	 * refused to the guest (see svm_mirror_put). Anything else fails.
+	 */
+	if (status == BLK_STS_NOTSUPP &&
+	    (bio_op(clone) == REQ_OP_WRITE_ZEROES ||
+	     bio_op(clone) == REQ_OP_DISCARD)) {
+		io->dst_notsupp = bio_op(clone) == REQ_OP_WRITE_ZEROES;
+		status = BLK_STS_OK;
+	}
+	if (status)
+		svm_dst_error(io->svm, status);
 	bio_put(clone);
 	svm_mirror_put(io);
 }
@@ -226,6 +246,7 @@ static void svm_mirror(struct svm_target *svm, struct bio *bio,
 	dc->bi_private = io;
 
 	io->src_status = BLK_STS_OK;
+	io->dst_notsupp = false;
 	atomic_set(&io->pending, 2);
 	atomic64_inc(&svm->mirrored);
 

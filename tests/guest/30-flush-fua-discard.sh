@@ -20,6 +20,7 @@ work=$(mktemp -d /tmp/svm30.XXXXXX)
 loops=()
 cleanup() {
 	dmsetup remove svm30 svm30z lws30 lwd30 >/dev/null 2>&1
+	umount "$work/mnt" 2>/dev/null
 	for l in "${loops[@]}"; do losetup -d "$l" 2>/dev/null; done
 	rm -rf "$work"
 }
@@ -29,7 +30,7 @@ newloop() {	# newloop FILE SIZE -> prints the loop device
 	truncate -s "$2" "$1" && losetup -f --show "$1"
 }
 
-tap_plan 22
+tap_plan 27
 
 modprobe dm-log-writes || { tap_diag "dm-log-writes not available"; exit 1; }
 S=$(newloop "$work/src" 16M); loops+=("$S")
@@ -62,8 +63,9 @@ dmsetup message lws30 0 mark pre && dmsetup message lwd30 0 mark pre
 dd of=$SVM if=/dev/null count=0 conv=fsync status=none
 dmsetup message lws30 0 mark post && dmsetup message lwd30 0 mark post
 
-"$LWDUMP" /dev/mapper/lws30 > "$work/src.log" &&
-"$LWDUMP" /dev/mapper/lwd30 > "$work/dst.log"
+blockdev --flushbufs "$SL" "$DL"
+"$LWDUMP" "$SL" > "$work/src.log" &&
+"$LWDUMP" "$DL" > "$work/dst.log"
 tap_check "both logs readable" test -s "$work/src.log" -a -s "$work/dst.log"
 tap_diag "source log: $(wc -l < "$work/src.log") entries, destination log: $(wc -l < "$work/dst.log")"
 
@@ -103,22 +105,50 @@ flush_between() { awk '$4=="M" && $5=="pre" {p=1} $4=="M" && $5=="post" {p=0} p 
 tap_check "a flush of the svmotion device reaches the source" flush_between "$work/src.log"
 tap_check "a flush of the svmotion device reaches the destination" flush_between "$work/dst.log"
 
-# Write-zeroes, by content, on plain loop devices that support it.
+# Write-zeroes, by content, on plain loop devices. fallocate --punch-hole on
+# a block device is a write-zeroes without fallback, so its success shows the
+# operation went down as REQ_OP_WRITE_ZEROES (loop over tmpfs punches holes).
+fill() { tr '\0' '\377' < /dev/zero | dd of="$1" bs=64k count=16 iflag=fullblock oflag=direct status=none; }
+zeros() { cmp -s -n "$3" <(dd if="$1" bs=64k skip="$2" count=$(($3 / 65536)) iflag=direct status=none) /dev/zero; }
+# zeroed_as_rules SRC DST: regions 0-3 zero on SRC, 0-1 zero on DST, 2-3 not
+zeroed_as_rules() { zeros "$1" 0 262144 && zeros "$2" 0 131072 && ! zeros "$2" 2 65536 && ! zeros "$2" 3 65536; }
 ZS=$(newloop "$work/zsrc" 1M); loops+=("$ZS")
 ZD=$(newloop "$work/zdst" 1M); loops+=("$ZD")
-for f in "$ZS" "$ZD"; do
-	tr '\0' '\377' < /dev/zero | dd of="$f" bs=64k count=16 iflag=fullblock oflag=direct status=none
-done
+fill "$ZS"; fill "$ZD"
 dmsetup create svm30z --table "0 2048 svmotion $ZS 0 $ZD 0 $REG" &&
 dmsetup message svm30z 0 lock 0 2 && dmsetup message svm30z 0 commit 0 2
 minor=$(dmsetup info -c --noheadings -o minor svm30z | tr -d ' ')
 wz=$(cat "/sys/block/dm-$minor/queue/write_zeroes_max_bytes" 2>/dev/null || echo 0)
-tap_diag "svm30z write_zeroes_max_bytes=$wz"
-blkdiscard -z -o 0 -l $((4 * 65536)) /dev/mapper/svm30z
-zeros() { cmp -s -n "$3" <(dd if="$1" bs=64k skip="$2" count=$(($3 / 65536)) iflag=direct status=none) /dev/zero; }
-if [ "$wz" -gt 0 ] && zeros "$ZS" 0 262144 && zeros "$ZD" 0 131072 && ! zeros "$ZD" 2 65536 && ! zeros "$ZD" 3 65536; then
-	tap_ok "write-zeroes: source zeroed in full, destination in COPIED regions only"
+tap_check "write-zeroes is advertised when both devices support it ($wz bytes)" test "$wz" -gt 0
+tap_check "write-zeroes (no fallback) across regions 0-3 succeeds" \
+	fallocate --punch-hole -o 0 -l $((4 * 65536)) /dev/mapper/svm30z
+tap_check "write-zeroes: source zeroed in full, destination in COPIED regions only" \
+	zeroed_as_rules "$ZS" "$ZD"
+dmsetup remove svm30z
+
+# A destination that refuses write-zeroes (ZERO_RANGE on tmpfs) while the
+# source accepts it (a file on ext4): the guest is told "not supported" and
+# falls back to writing zeroes, which are mirrored; the target does not fail.
+modprobe ext4 2>/dev/null
+X=$(newloop "$work/ext4img" 64M); loops+=("$X")
+mkdir -p "$work/mnt"
+if mkfs.ext4 -q "$X" && mount -t ext4 "$X" "$work/mnt"; then
+	ES=$(newloop "$work/mnt/src" 1M); loops=("$ES" "${loops[@]}")
+	fill "$ES"; fill "$ZD"
+	dmsetup create svm30z --table "0 2048 svmotion $ES 0 $ZD 0 $REG" &&
+	dmsetup message svm30z 0 lock 0 2 && dmsetup message svm30z 0 commit 0 2
+	tap_check "BLKZEROOUT with a destination that cannot zero succeeds (fallback)" \
+		blkdiscard -z -o 0 -l $((4 * 65536)) /dev/mapper/svm30z
+	tap_check "... source zeroed in full, destination in COPIED regions only" \
+		zeroed_as_rules "$ES" "$ZD"
+	tap_check "... and the target did not fail" \
+		sh -c "dmsetup status svm30z | grep -q ' copying\$'"
+	dmsetup remove svm30z
+	losetup -d "$ES"
+	umount "$work/mnt"
 else
-	tap_fail "write-zeroes: source zeroed in full, destination in COPIED regions only"
+	tap_fail "ext4 scratch filesystem for the write-zeroes fallback case"
+	tap_fail "... source zeroed"
+	tap_fail "... target did not fail"
 fi
 tap_done
