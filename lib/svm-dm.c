@@ -3,8 +3,8 @@
  * svm-dm.c - device-mapper control of dm-svmotion devices over libdevmapper.
  *
  * See svm-dm.h for the API and its conventions.  Every operation is one
- * dm_task: create it, set it up, run it through run_task(), which turns a
- * failure into a negative errno plus a one-line description.
+ * dm_task (create: three): task_new() sets it up, run_task() runs it and
+ * turns a failure into a negative errno plus a one-line description.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -123,6 +123,8 @@ static int run_task(struct dm_task *dmt, const char *what, char *err,
 		    size_t errlen)
 {
 	const char *reason, *detail = dm_last_error;
+	char buf[128];
+	bool no_device;
 	int e;
 
 	if (dm_task_run(dmt))
@@ -130,14 +132,16 @@ static int run_task(struct dm_task *dmt, const char *what, char *err,
 	e = dm_task_get_errno(dmt);
 	if (e <= 0)
 		e = EIO;
-	reason = strerror(e);
+	reason = strerror_r(e, buf, sizeof(buf));
 	/* libdevmapper's message is worth adding only if it says more. */
 	if (strstr(detail, reason))
 		detail = "";
+	/* Otherwise the kernel (the target, or device-mapper) said why. */
+	no_device = e == ENXIO || e == ENODEV || e == ENOENT || e == ENOMEM ||
+		    e == EPERM || e == EACCES;
 	set_err(err, errlen, "svm-dm: %s: %s%s%s%s%s", what, reason,
 		*detail ? " (libdevmapper: " : "", detail, *detail ? ")" : "",
-		(e == EINVAL || e == EBUSY) ?
-		"; the kernel log has the target's reason" : "");
+		no_device ? "" : "; see the kernel log for the reason");
 	return -e;
 }
 
