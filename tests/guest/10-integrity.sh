@@ -24,11 +24,14 @@
 # movers at once and driven through libsvmotion (svm-dmctl); and a small
 # lock_timeout_ms with a mover that stalls past it on its first range.
 
+# The check helpers below are run through check() ("$@"), which shellcheck
+# cannot follow:
+# shellcheck disable=SC2317
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-# shellcheck source=../lib/tap.sh
+# shellcheck source-path=SCRIPTDIR source=../lib/tap.sh
 . "$repo/tests/lib/tap.sh"
 
 SW=$repo/tests/tools/stampwrite
@@ -247,7 +250,7 @@ geometry_two() {
 run_case() {
 	local name=$1 seed=$2 region=$3 mib=$4 k=$5 features=$6
 	shift 6
-	local sectors=$((mib * 2048)) blocks=$((mib * 256)) src dst rc
+	local sectors=$((mib * 2048)) blocks=$((mib * 256)) src='' dst='' rc
 	local state=$work/$name.state failed_before=$failures
 
 	tap_diag "[${SECONDS}s] case $name: ${mib} MiB, regions of $region sectors, $k per lock, seed $seed${features:+, features $features}"
@@ -298,9 +301,9 @@ run_case() {
 # in a partial region.
 run_two_segments() {
 	local name=two-segments seed=5 mib=96
-	local sectors=$((96 * 2048)) blocks=$((96 * 256))
+	local sectors=$((mib * 2048)) blocks=$((mib * 256))
 	local a=$((40 * 2048 + 24)) b
-	local state=$work/$name.state src d1 d2 rc1 rc2 p1 p2
+	local state=$work/$name.state src='' d1='' d2='' rc1 rc2 p1 p2
 	local failed_before=$failures
 	b=$((sectors - a))
 

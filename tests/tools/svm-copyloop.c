@@ -282,11 +282,14 @@ static int attempt_range(struct copy *c, uint64_t first, uint64_t n, bool stall)
 	ret = svm_dm_commit(c->dm, c->seg_start, first, n, c->err, sizeof(c->err));
 	if (!ret)
 		return 0;
-	if (ret == -EBUSY) {
-		/* Revoked or expired; whatever is still COPYING goes back. */
-		svm_dm_unlock(c->dm, c->seg_start, first, n, NULL, 0);
+	/*
+	 * Refused: the lock was revoked (suspend) or expired.  There is
+	 * nothing to unlock: unlock, like commit, wants every region COPYING,
+	 * and any region of the range still COPYING expires by itself (the
+	 * next lock attempt is refused with EBUSY until then).
+	 */
+	if (ret == -EBUSY)
 		return -EAGAIN;
-	}
 	fprintf(stderr, "svm-copyloop: %s\n", c->err);
 	svm_dm_unlock(c->dm, c->seg_start, first, n, NULL, 0);
 	return -1;
