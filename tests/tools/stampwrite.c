@@ -481,16 +481,19 @@ static bool write_block(struct run *r, void *buf, uint64_t b, bool dsync)
 	struct blk_state *bs = &r->st->blk[b];
 	uint64_t gen = bs->gen == GEN_UNKNOWN ? 1 : bs->gen + 1;
 	struct iovec iov = { .iov_base = buf, .iov_len = STAMP_BLOCK };
+	char ebuf[128];
 	ssize_t n;
+	int e;
 
 	stamp_fill(buf, b, gen, r->o->seed);
 	n = pwritev2(r->fd, &iov, 1, (off_t)(b * STAMP_BLOCK),
 		     dsync ? RWF_DSYNC : 0);
 	if (n != STAMP_BLOCK) {
+		e = n < 0 ? errno : 0;
 		fprintf(stderr, "stampwrite: write error: %s block %" PRIu64
-			" offset %" PRIu64 "%s: %s\n", r->path, b, b * STAMP_BLOCK,
-			dsync ? " (dsync)" : "",
-			n < 0 ? strerror(errno) : "short write");
+			" offset %" PRIu64 "%s: %s (errno %d)\n", r->path, b,
+			b * STAMP_BLOCK, dsync ? " (dsync)" : "",
+			e ? strerror_r(e, ebuf, sizeof(ebuf)) : "short write", e);
 		bs->gen = GEN_UNKNOWN;
 		return false;
 	}
