@@ -52,7 +52,7 @@
 #define SVM_FAILED		0	/* destination error seen: source only */
 
 /* Bits in svm_io.flags. */
-#define SVM_IO_TRACKED		0x1	/* on svm_target.inflight */
+#define SVM_IO_TRACKED		0x1	/* issued: on svm_target.inflight */
 #define SVM_IO_DST_FLUSH	0x2	/* flush sent to the destination */
 
 /*
@@ -106,7 +106,7 @@ struct svm_target {
 	unsigned long nr_copying;
 	struct bio_list held;		/* writes to COPYING regions, FIFO */
 	unsigned int nr_held;
-	struct list_head inflight;	/* svm_io of every write from map to end_io */
+	struct list_head inflight;	/* svm_io of issued writes, until end_io */
 	bool suspending;		/* presuspend .. resume: lock refused */
 
 	/*
@@ -255,9 +255,13 @@ static void svm_mirror(struct svm_target *svm, struct bio *bio,
 }
 
 /*
- * Decide where a write goes, holding it if its region is COPYING. The first
- * time a write is seen it is put on the in-flight list, where it stays until
- * end_io, so that "lock" can wait for it.
+ * Decide where a write goes, holding it if its region is COPYING. A write
+ * that is issued to the devices goes on the in-flight list, where it stays
+ * until end_io, so that "lock" can wait for it. Held writes are not on it:
+ * a lock waiting for in-flight writes to its regions must not wait for the
+ * writes it holds itself. A write is routed here once when it is mapped and
+ * again each time it is released while still held, so it is issued (and
+ * put on the list) exactly once.
  */
 static enum svm_route svm_route_write(struct svm_target *svm, struct bio *bio,
 				      struct svm_io *io)
@@ -266,10 +270,6 @@ static enum svm_route svm_route_write(struct svm_target *svm, struct bio *bio,
 	unsigned long flags;
 
 	spin_lock_irqsave(&svm->lock, flags);
-	if (!(io->flags & SVM_IO_TRACKED)) {
-		list_add_tail(&io->inflight, &svm->inflight);
-		io->flags |= SVM_IO_TRACKED;
-	}
 	if (svm_failed(svm)) {
 		route = SVM_ROUTE_SRC;
 	} else if (test_bit(io->region, svm->copying)) {
@@ -278,6 +278,10 @@ static enum svm_route svm_route_write(struct svm_target *svm, struct bio *bio,
 		route = SVM_ROUTE_HOLD;
 	} else if (test_bit(io->region, svm->copied)) {
 		route = SVM_ROUTE_MIRROR;
+	}
+	if (route != SVM_ROUTE_HOLD) {
+		list_add_tail(&io->inflight, &svm->inflight);
+		io->flags |= SVM_IO_TRACKED;
 	}
 	spin_unlock_irqrestore(&svm->lock, flags);
 	return route;
