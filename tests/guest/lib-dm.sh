@@ -12,9 +12,12 @@
 #   mkloop VAR NAME MIB     loop device over $DM_WORK/NAME.img (MIB MiB);
 #                           sets VAR to /dev/loopN
 #   dm_track NAME           remove dm device NAME on cleanup
-#   dm_create NAME TABLE    dmsetup create NAME (tracked); dmsetup's status
+#   dm_create NAME TABLE    dmsetup create NAME (tracked, also from a
+#                           subshell); dmsetup's status
 #   dm_reload NAME TABLE    suspend, load, resume
 #   dm_exists NAME          does dm device NAME exist?
+#   dm_list                 sets DM_LIST to the dm devices in sysfs and the
+#                           nodes in /dev/mapper (no process started)
 #   dm_status NAME          sets DM_ST to the status line without the
 #                           "<start> <len> <target> " prefix; dmsetup's status
 #   dm_event_nr NAME        prints the device's event counter
@@ -130,6 +133,8 @@ mkloop() {
 	_mkloop_var=$dev
 }
 
+# The tracked names are kept in a file, not only in a variable, so that
+# dm_create also tracks when it runs in a subshell (e.g. under tap_check).
 dm_track() {
 	local d
 
@@ -137,6 +142,7 @@ dm_track() {
 		[ "$d" = "$1" ] && return 0
 	done
 	DM_DEVS+=("$1")
+	echo "$1" >> "$DM_WORK/devs"
 }
 
 dm_create() {
@@ -152,6 +158,25 @@ dm_reload() {
 
 dm_exists() {
 	dmsetup info "$1" >/dev/null 2>&1
+}
+
+# The dm devices the kernel has (sysfs) and the nodes in /dev/mapper, as one
+# string, without starting a process.
+dm_list() {
+	local f n
+
+	DM_LIST=
+	for f in /sys/block/dm-*/dm/name; do
+		[ -e "$f" ] || continue
+		read -r n < "$f"
+		f=${f#/sys/block/}
+		DM_LIST+="${f%%/*}=$n "
+	done
+	DM_LIST+="|"
+	for f in /dev/mapper/*; do
+		[ "$f" = /dev/mapper/control ] && continue
+		[ -e "$f" ] && DM_LIST+=" ${f#/dev/mapper/}"
+	done
 }
 
 dm_status() {
@@ -200,11 +225,16 @@ log_has() {
 }
 
 dm_cleanup() {
-	local i d
+	local i d devs=() seen=" "
 
+	if [ -n "$DM_WORK" ] && [ -f "$DM_WORK/devs" ]; then
+		mapfile -t devs < "$DM_WORK/devs"
+	fi
 	# Newest first: later devices may sit on top of earlier ones.
-	for ((i = ${#DM_DEVS[@]} - 1; i >= 0; i--)); do
-		d=${DM_DEVS[i]}
+	for ((i = ${#devs[@]} - 1; i >= 0; i--)); do
+		d=${devs[i]}
+		[[ $seen == *" $d "* ]] && continue
+		seen+="$d "
 		dm_exists "$d" || continue
 		dmsetup resume "$d" >/dev/null 2>&1
 		dmsetup remove "$d" >/dev/null 2>&1 ||
