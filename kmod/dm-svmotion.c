@@ -21,6 +21,7 @@
 
 #include <linux/bio.h>
 #include <linux/bitmap.h>
+#include <linux/ctype.h>
 #include <linux/blkdev.h>
 #include <linux/device-mapper.h>
 #include <linux/jiffies.h>
@@ -709,11 +710,25 @@ static int svm_msg_release(struct svm_target *svm, unsigned long first,
 	return 0;
 }
 
-static int svm_parse_ulong(const char *s, unsigned long *v)
+/*
+ * A plain decimal number: digits only (kstrtoull alone would also take a
+ * leading '+'), no overflow.
+ */
+static int svm_parse_u64(const char *s, u64 *v)
 {
 	unsigned long long tmp;
 
-	if (kstrtoull(s, 10, &tmp) || tmp != (unsigned long)tmp)
+	if (!isdigit(*s) || kstrtoull(s, 10, &tmp))
+		return -EINVAL;
+	*v = tmp;
+	return 0;
+}
+
+static int svm_parse_ulong(const char *s, unsigned long *v)
+{
+	u64 tmp;
+
+	if (svm_parse_u64(s, &tmp) || tmp != (unsigned long)tmp)
 		return -EINVAL;
 	*v = tmp;
 	return 0;
@@ -898,9 +913,9 @@ static int svm_iterate_devices(struct dm_target *ti,
 
 static int svm_parse_sector(const char *s, sector_t *v)
 {
-	unsigned long long tmp;
+	u64 tmp;
 
-	if (kstrtoull(s, 10, &tmp) || tmp != (sector_t)tmp)
+	if (svm_parse_u64(s, &tmp) || tmp != (sector_t)tmp)
 		return -EINVAL;
 	*v = tmp;
 	return 0;
@@ -941,8 +956,9 @@ static int svm_parse_features(struct svm_target *svm, struct dm_arg_set *as,
 	static const struct dm_arg feature_args = {
 		0, 2, "Invalid number of feature arguments"
 	};
-	unsigned int nr, ms;
+	unsigned int nr;
 	const char *name;
+	u64 ms;
 	int r;
 
 	if (!as->argc)
@@ -961,7 +977,7 @@ static int svm_parse_features(struct svm_target *svm, struct dm_arg_set *as,
 			*error = "lock_timeout_ms needs a value";
 			return -EINVAL;
 		}
-		if (kstrtouint(dm_shift_arg(as), 10, &ms) ||
+		if (svm_parse_u64(dm_shift_arg(as), &ms) ||
 		    ms < SVM_MIN_LOCK_TIMEOUT_MS ||
 		    ms > SVM_MAX_LOCK_TIMEOUT_MS) {
 			*error = "lock_timeout_ms must be 100 to 600000";

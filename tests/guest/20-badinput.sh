@@ -140,6 +140,7 @@ tcase "region 0"                       "$reg" "0 2048 svmotion $S 0 $D 0 0"
 tcase "region -128"                    "$reg" "0 2048 svmotion $S 0 $D 0 -128"
 tcase "region 0x80 (hex)"              "$reg" "0 2048 svmotion $S 0 $D 0 0x80"
 tcase "region 128abc (trailing garbage)" "$reg" "0 2048 svmotion $S 0 $D 0 128abc"
+tcase "region +128 (sign)"             "$reg" "0 2048 svmotion $S 0 $D 0 +128"
 tcase "region overflowing 2^64"        "$reg" \
 	"0 2048 svmotion $S 0 $D 0 18446744073709551744"
 tcase "region 2^32+128 (wraps to 128 in 32 bits)" "$reg" \
@@ -157,6 +158,10 @@ tcase "negative source offset" 'Invalid source offset' \
 	"0 2048 svmotion $S -1 $D 0 128"
 tcase "hex destination offset" 'Invalid destination offset' \
 	"0 2048 svmotion $S 0 $D 0x800 128"
+tcase "source offset with a plus sign" 'Invalid source offset' \
+	"0 2048 svmotion $S +0 $D 0 128"
+tcase "lock_timeout_ms with a plus sign" 'lock_timeout_ms must be' \
+	"0 2048 svmotion $S 0 $D 0 128 2 lock_timeout_ms +1000"
 
 nfa='Invalid number of feature arguments'
 tcase "feature count 1 with lock_timeout_ms and no value" 'lock_timeout_ms needs a value' \
@@ -387,6 +392,7 @@ msg_bad "negative first region"        "${P}lock: invalid region number or count
 msg_bad "negative count"               "${P}lock: invalid region number or count" lock 0 -1
 msg_bad "hex first region"             "${P}lock: invalid region number or count" lock 0x1 1
 msg_bad "hex count"                    "${P}unlock: invalid region number or count" unlock 0 0x2
+msg_bad "first region with a plus sign" "${P}lock: invalid region number or count" lock +0 1
 msg_bad "first region with trailing garbage" "${P}lock: invalid region number or count" lock 1abc 1
 msg_bad "overflowing first region"     "${P}lock: invalid region number or count" \
 	lock 99999999999999999999999 1
