@@ -534,8 +534,9 @@ static void svm_expire_work(struct work_struct *ws)
 		kfree(l);
 		released = true;
 	}
+	/* A lock message may have queued us for later: the earliest wins. */
 	if (any)
-		schedule_delayed_work(&svm->expire_work, next - now);
+		mod_delayed_work(system_wq, &svm->expire_work, next - now);
 	mutex_unlock(&svm->msg_mutex);
 
 	if (released)
