@@ -27,20 +27,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 cleanup() {
 	dm_cleanup
-	# Later tests expect the module loaded.
-	if ! grep -q '^dm_svmotion ' /proc/modules; then
-		insmod "$DM_KO" 2>/dev/null
-	fi
+	dm_module_ensure
 }
 trap cleanup EXIT
-
-verdict() { # RC DESC: one TAP line, ok iff RC is 0
-	if [ "$1" = 0 ]; then
-		tap_ok "$2"
-	else
-		tap_fail "$2"
-	fi
-}
 
 # --- Devices -----------------------------------------------------------------
 
@@ -260,15 +249,15 @@ for i in "${!T_DESC[@]}"; do
 	rc=$?
 	kmsg_new
 	[ "$rc" != 0 ]
-	verdict $? "table refused: $desc"
+	tap_result $? "table refused: $desc"
 	if [ "$rc" = 0 ]; then
 		tap_diag "accepted: $table"
 	fi
 	! dm_exists "$BAD"
-	verdict $? "no device left: $desc"
+	tap_result $? "no device left: $desc"
 	dm_list
 	[ "$list_before" = "$DM_LIST" ]
-	verdict $? "dm device list (sysfs, /dev/mapper) unchanged: $desc"
+	tap_result $? "dm device list (sysfs, /dev/mapper) unchanged: $desc"
 	if [ "$list_before" != "$DM_LIST" ]; then
 		tap_diag "before: $list_before" "after:  $DM_LIST"
 	fi
@@ -288,7 +277,7 @@ for i in "${!T_DESC[@]}"; do
 done
 ls_after=$(dmsetup ls 2>&1)
 [ "$ls_before" = "$ls_after" ]
-verdict $? "dmsetup ls unchanged after all ${#T_DESC[@]} refused tables"
+tap_result $? "dmsetup ls unchanged after all ${#T_DESC[@]} refused tables"
 [ "$ls_before" = "$ls_after" ] || tap_diag "before: $ls_before" "after:  $ls_after"
 
 # --- 2. Good table lines ---------------------------------------------------------
@@ -298,23 +287,23 @@ for i in "${!G_DESC[@]}"; do
 	desc=${G_DESC[i]} table=${G_TABLE[i]} expect=${G_EXPECT[i]}
 	dm_track "$GOOD"
 	out=$(dmsetup create "$GOOD" --table "$table" 2>&1)
-	verdict $? "table accepted: $desc"
+	tap_result $? "table accepted: $desc"
 	[ -n "$out" ] && tap_diag "$out"
 	if [ "$i" = 0 ]; then
 		# The device list used by the refused cases does see a device.
 		dm_list
 		[[ $DM_LIST == *"=$GOOD "*"| "*"$GOOD"* ]]
-		verdict $? "the sysfs and /dev/mapper device list shows a live device"
+		tap_result $? "the sysfs and /dev/mapper device list shows a live device"
 		tap_diag "device list: $DM_LIST"
 	fi
 	got=$(dmsetup table "$GOOD" 2>&1)
 	[ "$got" = "$expect" ]
-	verdict $? "dmsetup table prints it back: $desc"
+	tap_result $? "dmsetup table prints it back: $desc"
 	if [ "$got" != "$expect" ]; then
 		tap_diag "expected: $expect" "got:      $got"
 	fi
 	dmsetup remove "$GOOD" >/dev/null 2>&1
-	verdict $? "device removed: $desc"
+	tap_result $? "device removed: $desc"
 done
 
 # --- 3. Malformed and refused messages --------------------------------------------
@@ -324,7 +313,7 @@ tap_check "create the message test device (8 regions)" \
 MSG_MM=$(dm_devnum "/dev/mapper/$MSG_DEV")
 st=$(dmsetup status "$MSG_DEV" 2>&1)
 [ "$st" = "0 1024 svmotion 128 0/8 0 0 0 0 0 0 copying" ]
-verdict $? "initial status: 0/8 COPIED, state copying"
+tap_result $? "initial status: 0/8 COPIED, state copying"
 [ "$st" = "0 1024 svmotion 128 0/8 0 0 0 0 0 0 copying" ] || tap_diag "status: $st"
 
 # msg_bad DESC REGEX ARGS...: the message must fail, log REGEX (ERE, matched
@@ -338,7 +327,7 @@ msg_bad() {
 	rc=$?
 	kmsg_new
 	[ "$rc" != 0 ]
-	verdict $? "message refused: $desc"
+	tap_result $? "message refused: $desc"
 	if log_has "$re"; then
 		tap_ok "kernel log gives the reason: $desc"
 	else
@@ -348,7 +337,7 @@ msg_bad() {
 	fi
 	after=$(dmsetup status "$MSG_DEV" 2>&1)
 	[ "$st" = "$after" ]
-	verdict $? "status unchanged: $desc"
+	tap_result $? "status unchanged: $desc"
 	if [ "$st" != "$after" ]; then
 		tap_diag "before: $st" "after:  $after"
 	fi
@@ -365,14 +354,14 @@ msg_good() {
 	out=$(dmsetup message "$MSG_DEV" 0 -- "$@" 2>&1)
 	rc=$?
 	kmsg_new
-	verdict $rc "message accepted: $desc"
+	tap_result $rc "message accepted: $desc"
 	[ "$rc" = 0 ] || tap_diag "$out"
 	! log_has "svmotion"
-	verdict $? "nothing logged: $desc"
+	tap_result $? "nothing logged: $desc"
 	log_has "svmotion" && tap_diag "$KMSG_NEW"
 	st=$(dmsetup status "$MSG_DEV" 2>&1)
 	[ "$st" = "$expect" ]
-	verdict $? "status after: $desc"
+	tap_result $? "status after: $desc"
 	[ "$st" = "$expect" ] || tap_diag "status: $st" "expected: $expect"
 }
 
@@ -430,7 +419,7 @@ while read -r mod _ nref _; do
 	[ "$mod" = dm_svmotion ] && refs=$nref
 done < /proc/modules
 [ "$refs" = 0 ]
-verdict $? "dm_svmotion reference count is 0 with no devices (is ${refs:-not loaded})"
+tap_result $? "dm_svmotion reference count is 0 with no devices (is ${refs:-not loaded})"
 tap_check "rmmod dm_svmotion" rmmod dm_svmotion
 tap_check "insmod dm-svmotion.ko again" insmod "$DM_KO"
 

@@ -40,14 +40,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-verdict() { # RC DESC: one TAP line, ok iff RC is 0
-	if [ "$1" = 0 ]; then
-		tap_ok "$2"
-	else
-		tap_fail "$2"
-	fi
-}
-
 tap_plan 48
 
 dm_init || { echo "Bail out! cannot set up the scratch directory"; exit 1; }
@@ -98,7 +90,7 @@ msg() { # DEV ARGS...
 status_is() {
 	dm_status "$1"
 	[ "$DM_ST" = "$2" ]
-	verdict $? "$3"
+	tap_result $? "$3"
 	[ "$DM_ST" = "$2" ] || tap_diag "status:   $DM_ST" "expected: $2"
 }
 
@@ -135,18 +127,18 @@ msg "$SVM" lock 0 8 &&
 	dd if="$SRC" of="$DST" bs=$RB count=8 iflag=direct oflag=direct status=none &&
 	msg "$SVM" commit 0 8 && ok=1
 [ "$ok" = 1 ]
-verdict $? "lock, copy and commit regions 0-7"
+tap_result $? "lock, copy and commit regions 0-7"
 status_is "$SVM" "$REG 8/16 0 0 0 0 0 0 copying" "status: 8/16 COPIED"
 
 # A mirrored write while the destination works.
 wr "/dev/mapper/$SVM" "$EXP" $((2 * REG)) $REG
-verdict $? "write to COPIED region 2 before the failure"
+tap_result $? "write to COPIED region 2 before the failure"
 rd "$DST" $((2 * REG)) $REG "$DM_WORK/r2"
 cmp -s "$DM_WORK/r2" <(dd if="$EXP" bs=$RB skip=2 count=1 status=none)
-verdict $? "the write reached the destination too"
+tap_result $? "the write reached the destination too"
 dm_status "$SVM"
 [ "$(st_field 5)" = 1 ] && [ "$(st_field 6)" = 0 ]
-verdict $? "status: 1 mirrored write, 0 destination errors"
+tap_result $? "status: 1 mirrored write, 0 destination errors"
 
 ev0=$(dm_event_nr "$SVM")
 tap_diag "event number before the failure: $ev0"
@@ -169,13 +161,13 @@ for _ in $(seq 200); do
 	nap 0.05
 done
 [ "$held" = 1 ]
-verdict $? "the write to COPYING region 9 is held"
+tap_result $? "the write to COPYING region 9 is held"
 [ "$held" = 1 ] || tap_diag "status: $DM_ST"
 
 kmsg_mark
 # A mirrored write: its destination half fails.
 wr "/dev/mapper/$SVM" "$EXP" $((3 * REG)) $REG
-verdict $? "write to COPIED region 3 succeeds although the destination fails"
+tap_result $? "write to COPIED region 3 succeeds although the destination fails"
 [ -z "$WR_OUT" ] || tap_diag "$WR_OUT"
 
 # The held write is released to the source.
@@ -189,36 +181,36 @@ for _ in $(seq 200); do
 	nap 0.05
 done
 [ "$bg_rc" = 0 ]
-verdict $? "the held write to region 9 completes successfully"
+tap_result $? "the held write to region 9 completes successfully"
 [ "$bg_rc" = 0 ] || tap_diag "background write: $bg_rc"
 [ "$bg_rc" = timeout ] || BGPID=
 
 wr "/dev/mapper/$SVM" "$EXP" $((12 * REG)) $REG
-verdict $? "write to NOT_COPIED region 12 succeeds"
+tap_result $? "write to NOT_COPIED region 12 succeeds"
 wr "/dev/mapper/$SVM" "$EXP" $((4 * REG)) $REG
-verdict $? "write to COPIED region 4 after the failure succeeds"
+tap_result $? "write to COPIED region 4 after the failure succeeds"
 wr "/dev/mapper/$SVM" "$EXP" $((6 * REG + 17)) $((4 * REG))
-verdict $? "write across regions 6-10 (COPIED, NOT_COPIED, unlocked) succeeds"
+tap_result $? "write across regions 6-10 (COPIED, NOT_COPIED, unlocked) succeeds"
 wr "/dev/mapper/$SVM" "$EXP" $((15 * REG + 120)) 8
-verdict $? "write to the last sectors (region 15) succeeds"
+tap_result $? "write to the last sectors (region 15) succeeds"
 out=$(dd if=/dev/zero of="/dev/mapper/$SVM" bs=4096 count=1 seek=1 \
 	oflag=direct conv=notrunc,fsync status=none 2>&1) &&
 	dd if=/dev/zero of="$EXP" bs=4096 count=1 seek=1 conv=notrunc status=none
-verdict $? "write + flush (fsync) to COPIED region 0 succeeds"
+tap_result $? "write + flush (fsync) to COPIED region 0 succeeds"
 [ -z "$out" ] || tap_diag "$out"
 
 dm_status "$SVM"
 tap_diag "status after the failure: $DM_ST"
 [ "$(st_field 9)" = failed ]
-verdict $? "status: state failed"
+tap_result $? "status: state failed"
 [ "$(st_field 6)" -gt 0 ] 2>/dev/null
-verdict $? "status: dst_errors > 0 ($(st_field 6))"
+tap_result $? "status: dst_errors > 0 ($(st_field 6))"
 [ "$(st_field 3)" = 0 ] && [ "$(st_field 4)" = 0 ]
-verdict $? "status: no region COPYING, no write held"
+tap_result $? "status: no region COPYING, no write held"
 
 kmsg_new
 log_has "svmotion: .*destination I/O error"
-verdict $? "kernel log: destination I/O error, mirroring stopped"
+tap_result $? "kernel log: destination I/O error, mirroring stopped"
 log_has "svmotion: .*destination I/O error" || tap_diag "new kernel log lines:" "${KMSG_NEW:-(none)}"
 
 # The event (raised from a work item: give it a moment).
@@ -229,12 +221,12 @@ for _ in $(seq 100); do
 	nap 0.05
 done
 [ -n "$ev1" ] && [ -n "$ev0" ] && [ "$ev1" -gt "$ev0" ]
-verdict $? "dm event raised: event number $ev0 -> $ev1"
+tap_result $? "dm event raised: event number $ev0 -> $ev1"
 start=$SECONDS
 timeout 20 dmsetup wait "$SVM" "${ev0:-0}" >/dev/null 2>&1
 rc=$?
 [ "$rc" = 0 ] && [ $((SECONDS - start)) -le 10 ]
-verdict $? "dmsetup wait $SVM $ev0 returns at once"
+tap_result $? "dmsetup wait $SVM $ev0 returns at once"
 [ "$rc" = 0 ] || tap_diag "dmsetup wait: status $rc after $((SECONDS - start)) s"
 
 dm_status "$SVM"
@@ -244,15 +236,15 @@ msg "$SVM" lock 13 1 >/dev/null 2>&1
 rc=$?
 kmsg_new
 [ "$rc" != 0 ]
-verdict $? "lock refused after the failure"
+tap_result $? "lock refused after the failure"
 log_has "svmotion: .*lock refused: the target has failed"
-verdict $? "kernel log: lock refused: the target has failed"
+tap_result $? "kernel log: lock refused: the target has failed"
 kmsg_mark
 msg "$SVM" commit 0 1 >/dev/null 2>&1
 rc=$?
 kmsg_new
 [ "$rc" != 0 ] && log_has "svmotion: .*commit refused: the target has failed"
-verdict $? "commit refused after the failure, reason logged"
+tap_result $? "commit refused after the failure, reason logged"
 status_is "$SVM" "$st_failed" "refused messages changed nothing"
 
 # The guest goes back to the source alone.
@@ -260,9 +252,9 @@ tap_check "switch $SVM to linear on the source" \
 	dm_reload "$SVM" "0 $LEN linear $SRC 0"
 rd "/dev/mapper/$SVM" 0 $LEN "$DM_WORK/back"
 cmp "$DM_WORK/back" "$EXP" >/dev/null 2>&1
-verdict $? "$SVM (linear on the source) reads back every byte written"
+tap_result $? "$SVM (linear on the source) reads back every byte written"
 cmp -n $((LEN * 512)) "$SRC" "$EXP" >/dev/null 2>&1
-verdict $? "the source holds every byte written"
+tap_result $? "the source holds every byte written"
 if ! cmp -n $((LEN * 512)) "$SRC" "$EXP" >/dev/null 2>&1; then
 	tap_diag "$(cmp -l -n $((LEN * 512)) "$SRC" "$EXP" 2>&1 | head -n 5)"
 fi
@@ -292,7 +284,7 @@ msg "$SVMS" lock 9 1 &&
 		iflag=direct oflag=direct status=none &&
 	msg "$SVMS" commit 9 1 && ok=1
 [ "$ok" = 1 ]
-verdict $? "lock, copy and commit region 9"
+tap_result $? "lock, copy and commit region 9"
 
 # Sectors 1024-1279 (regions 8 and 9) of the source fail from now on.
 ok=0
@@ -301,7 +293,7 @@ dmsetup suspend "$SRCDM" &&
 		"$SRC2" "$SRC2" | dmsetup load "$SRCDM" &&
 	dmsetup resume "$SRCDM" && ok=1
 [ "$ok" = 1 ]
-verdict $? "source reloaded: sectors 1024-1279 fail"
+tap_result $? "source reloaded: sectors 1024-1279 fail"
 
 # same_failure DESC OP SECTOR NSECT: OP (wr or rd) through the svmotion
 # device fails, and exactly as the same OP through dm-linear.
@@ -322,9 +314,9 @@ same_failure() {
 	out_s=${out_s//$SVMS/DEV}
 	out_l=${out_l//$LIN/DEV}
 	[ "$rc_s" != 0 ]
-	verdict $? "$desc fails"
+	tap_result $? "$desc fails"
 	[ "$rc_s" = "$rc_l" ] && [ "$out_s" = "$out_l" ]
-	verdict $? "$desc fails as through dm-linear"
+	tap_result $? "$desc fails as through dm-linear"
 	if [ "$rc_s" != "$rc_l" ] || [ "$out_s" != "$out_l" ]; then
 		tap_diag "svmotion: status $rc_s: $out_s" "dm-linear: status $rc_l: $out_l"
 	fi
@@ -338,15 +330,15 @@ same_failure "read of region 8 (failing source)" rd $((8 * REG)) $REG
 same_failure "read of COPIED region 9 (failing source)" rd $((9 * REG)) 8
 
 wr "/dev/mapper/$SVMS" - $((4 * REG)) $REG
-verdict $? "write to region 4 (working source) succeeds"
+tap_result $? "write to region 4 (working source) succeeds"
 rd "/dev/mapper/$SVMS" $((4 * REG)) $REG "$DM_WORK/r4"
-verdict $? "read of region 4 (working source) succeeds"
+tap_result $? "read of region 4 (working source) succeeds"
 
 dm_status "$SVMS"
 tap_diag "status after the source errors: $DM_ST"
 [ "$(st_field 9)" = copying ] && [ "$(st_field 6)" = 0 ]
-verdict $? "a source error does not fail the target (state copying, 0 dst_errors)"
+tap_result $? "a source error does not fail the target (state copying, 0 dst_errors)"
 [ "$(st_field 5)" = $((m0 + 1)) ]
-verdict $? "the write to COPIED region 9 was mirrored (mirrored_writes $m0 -> $(st_field 5))"
+tap_result $? "the write to COPIED region 9 was mirrored (mirrored_writes $m0 -> $(st_field 5))"
 
 tap_done

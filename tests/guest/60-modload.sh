@@ -23,20 +23,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 cleanup() {
 	dm_cleanup
-	# Later tests expect the module loaded.
-	if ! mod_loaded; then
-		insmod "$DM_KO" 2>/dev/null
-	fi
+	dm_module_ensure
 }
 trap cleanup EXIT
-
-mod_loaded() {
-	local m
-	while read -r m _; do
-		[ "$m" = dm_svmotion ] && return 0
-	done < /proc/modules
-	return 1
-}
 
 slab_kb() {
 	local k v
@@ -60,7 +49,7 @@ TABLE="0 1024 svmotion $L0 0 $L1 0 128"
 EXPECT="0 1024 svmotion 128 1/8 0 0 0 0 0 0 copying"
 
 tap_check "dm-svmotion.ko exists" test -f "$DM_KO"
-if mod_loaded; then
+if dm_module_loaded; then
 	tap_check "initial rmmod dm_svmotion" rmmod dm_svmotion
 else
 	tap_ok "initial rmmod dm_svmotion (module was not loaded)"

@@ -224,6 +224,21 @@ log_has() {
 	return 1
 }
 
+# dm_module_loaded: is dm_svmotion loaded?
+dm_module_loaded() {
+	local m
+	while read -r m _; do
+		[ "$m" = dm_svmotion ] && return 0
+	done < /proc/modules
+	return 1
+}
+
+# dm_module_ensure: load kmod/dm-svmotion.ko if a test left it unloaded
+# (later tests expect it loaded)
+dm_module_ensure() {
+	dm_module_loaded || insmod "$DM_KO" 2>/dev/null
+}
+
 dm_cleanup() {
 	local i d devs=() seen=" "
 

@@ -52,6 +52,15 @@ tap_fail() {
 	echo "not ok $_tap_count - $*"
 }
 
+# tap_result RC DESC: one result line, ok iff RC is 0
+tap_result() {
+	if [ "$1" = 0 ]; then
+		tap_ok "$2"
+	else
+		tap_fail "$2"
+	fi
+}
+
 tap_skip() {
 	_tap_count=$((_tap_count + 1))
 	echo "ok $_tap_count - $1 # SKIP ${2:-}"
