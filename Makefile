@@ -19,6 +19,7 @@ CC      ?= cc
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Ilib
 LDLIBS_DM := -ldevmapper
+LDLIBS_COPY := -luring -laio
 
 # Sanitizer variant of the host tests (make check runs both).
 SAN_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
@@ -49,10 +50,10 @@ lib/libsvmotion.a: $(LIB_OBJS)
 	$(AR) rcs $@ $^
 
 tests/tools/%: tests/tools/%.c lib/libsvmotion.a $(wildcard lib/*.h tests/tools/*.h)
-	$(CC) $(CFLAGS) -o $@ $< lib/libsvmotion.a $(LDLIBS_DM) -lpthread
+	$(CC) $(CFLAGS) -o $@ $< lib/libsvmotion.a $(LDLIBS_DM) $(LDLIBS_COPY) -lpthread
 
 tests/host/%.test: tests/host/%.c lib/libsvmotion.a $(wildcard lib/*.h tests/tools/*.h)
-	$(CC) $(CFLAGS) -Itests/tools -o $@ $< lib/libsvmotion.a $(LDLIBS_DM) -lpthread
+	$(CC) $(CFLAGS) -Itests/tools -o $@ $< lib/libsvmotion.a $(LDLIBS_DM) $(LDLIBS_COPY) -lpthread
 
 build/san/%.o: lib/%.c $(wildcard lib/*.h)
 	@mkdir -p build/san
@@ -64,7 +65,7 @@ $(SAN_LIB): $(patsubst lib/%.c,build/san/%.o,$(LIB_SRCS))
 
 build/san/%.test: tests/host/%.c $(SAN_LIB) $(wildcard lib/*.h tests/tools/*.h)
 	@mkdir -p build/san
-	$(CC) $(filter-out -O2,$(CFLAGS)) $(SAN_CFLAGS) -Itests/tools -o $@ $< $(SAN_LIB) $(LDLIBS_DM) -lpthread
+	$(CC) $(filter-out -O2,$(CFLAGS)) $(SAN_CFLAGS) -Itests/tools -o $@ $< $(SAN_LIB) $(LDLIBS_DM) $(LDLIBS_COPY) -lpthread
 
 check: all $(SAN_HTESTS)
 	tests/run-tests all

@@ -1,0 +1,543 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * svm-copy-fast.c - libsvmotion data mover, mode "fast": two backends.
+ *
+ *   cfr   copy_file_range() between regular files of one filesystem (the
+ *         kernel may reflink or copy server-side); formats same and
+ *         thick-eager only (it cannot skip zero blocks).
+ *   fast  O_DIRECT through io_uring with registered buffers and files and a
+ *         queue of queue_depth chunks of io_size bytes, each read then
+ *         written (zero runs handled per the format). If io_uring_queue_init
+ *         fails with ENOSYS or EPERM (kernel.io_uring_disabled, seccomp, old
+ *         kernel) or SVM_COPY_FORCE_LIBAIO=1 is set, libaio does the same
+ *         (result.libaio_fallback).
+ *
+ * Both refuse ranges not aligned to both ends' O_DIRECT alignment (logical
+ * block size) and ends that cannot be opened with O_DIRECT.
+ */
+#include <errno.h>
+#include <libaio.h>
+#include <liburing.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "svm-copy-int.h"
+
+#define CFR_CHUNK (16ULL << 20)
+
+static int check_aligned(struct svm_pair *p, uint64_t src_off, uint64_t len,
+			 char *why, size_t whylen)
+{
+	unsigned int a;
+	uint64_t d = p->ext.dst.offset + (src_off - p->ext.src.offset);
+
+	if (p->src_dfd < 0 || p->dst_dfd < 0) {
+		snprintf(why, whylen, "%s cannot be opened with O_DIRECT",
+			 p->src_dfd < 0 ? p->ext.src.path : p->ext.dst.path);
+		return -EINVAL;
+	}
+	a = p->src_align > p->dst_align ? p->src_align : p->dst_align;
+	if (src_off % a || d % a || len % a) {
+		snprintf(why, whylen,
+			 "offsets and length must be multiples of the logical block size %u (source offset %llu, destination offset %llu, length %llu)",
+			 a, (unsigned long long)src_off, (unsigned long long)d,
+			 (unsigned long long)len);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* ---- copy_file_range ---------------------------------------------------- */
+
+static int cfr_applies(struct svm_copy *c, struct svm_pair *p, uint64_t src_off,
+		       uint64_t len, char *why, size_t whylen)
+{
+	if (c->opts.format != SVM_FORMAT_SAME &&
+	    c->opts.format != SVM_FORMAT_THICK_EAGER) {
+		snprintf(why, whylen, "copy_file_range cannot skip zero blocks");
+		return -EOPNOTSUPP;
+	}
+	if (p->src_blk || p->dst_blk || p->src_dev != p->dst_dev) {
+		snprintf(why, whylen, "copy_file_range: not two files of one filesystem");
+		return -EXDEV;
+	}
+	return check_aligned(p, src_off, len, why, whylen);
+}
+
+static int cfr_copy(struct svm_copy *c, struct svm_range *r)
+{
+	struct svm_pair *p = r->p;
+	loff_t in = r->src_off, out = svm_range_dst(r, r->src_off);
+	uint64_t end = r->src_off + r->len;
+	ssize_t n;
+	int ret;
+
+	while ((uint64_t)in < end) {
+		size_t want = end - in < CFR_CHUNK ? end - in : CFR_CHUNK;
+		loff_t at = in;
+
+		ret = svm_copy_throttle(c, want);
+		if (ret) {
+			r->fail_off = in;
+			return ret;
+		}
+		n = copy_file_range(p->src_fd, &in, p->dst_fd, &out, want, 0);
+		if (n < 0) {
+			ret = -errno;
+			if (ret == -EINTR)
+				continue;
+			r->fail_off = at;
+			if (svm_copy_is_refusal(ret))
+				return ret;
+			return svm_copy_fail(c, ret, at,
+					     "copy_file_range %s -> %s at %llu: %s%s",
+					     p->ext.src.path, p->ext.dst.path,
+					     (unsigned long long)at, strerror(-ret),
+					     ret == -ENOSPC ? " (destination out of space)" : "");
+		}
+		if (n == 0) {
+			r->fail_off = at;
+			return svm_copy_fail(c, -EIO, at,
+					     "source %s ended at %llu, before the end of the extent",
+					     p->ext.src.path, (unsigned long long)at);
+		}
+		svm_copy_account(c, r, SVM_MODE_FAST, n, 0);
+	}
+	return 0;
+}
+
+static void cfr_fini(struct svm_copy *c)
+{
+	(void)c;
+}
+
+const struct svm_copy_ops svm_copy_ops_cfr = {
+	.name = "copy_file_range",
+	.mode = SVM_MODE_FAST,
+	.applies = cfr_applies,
+	.copy = cfr_copy,
+	.fini = cfr_fini,
+};
+
+/* ---- O_DIRECT through io_uring (or libaio) ------------------------------ */
+
+enum slot_state { SLOT_FREE, SLOT_READ, SLOT_WRITE };
+
+struct slot {
+	enum slot_state state;
+	uint64_t off;		/* source offset of the chunk */
+	size_t len;		/* chunk length */
+	size_t cur;		/* bytes of the chunk handled */
+	size_t wr_len;		/* write in flight: [cur, cur + wr_len) */
+	size_t wr_done;		/* ... of which done (short writes) */
+	unsigned char *buf;
+};
+
+struct fast {
+	bool inited, use_aio, fixed_bufs, fixed_files;
+	int init_err;
+	char init_why[128];
+	struct io_uring ring;
+	io_context_t aio;
+	struct iocb *iocbs;
+	struct io_event *evs;
+	int nev, evpos;
+	unsigned char *mem;
+	struct slot *slots;
+	unsigned int nslots;
+};
+
+static int fast_init(struct svm_copy *c)
+{
+	struct fast *f = calloc(1, sizeof(*f));
+	const char *force = getenv("SVM_COPY_FORCE_LIBAIO");
+	struct iovec *iov = NULL;
+	int *fds = NULL;
+	unsigned int i;
+	int ret;
+
+	if (!f)
+		return -ENOMEM;
+	c->fast = f;
+	f->inited = true;
+	f->nslots = c->qd;
+	f->slots = calloc(f->nslots, sizeof(*f->slots));
+	if (!f->slots || posix_memalign((void **)&f->mem, 4096,
+					(size_t)f->nslots * c->io_size)) {
+		f->mem = NULL;
+		return f->init_err = -ENOMEM;
+	}
+	/* defined contents (valgrind does not see io_uring's reads) */
+	memset(f->mem, 0, (size_t)f->nslots * c->io_size);
+	for (i = 0; i < f->nslots; i++)
+		f->slots[i].buf = f->mem + (size_t)i * c->io_size;
+
+	ret = -ENOSYS;
+	if (!(force && !strcmp(force, "1")))
+		ret = io_uring_queue_init(2 * f->nslots, &f->ring, 0);
+	if (ret == 0) {
+		iov = calloc(f->nslots, sizeof(*iov));
+		fds = calloc(2 * c->nr_pairs, sizeof(*fds));
+		if (iov) {
+			for (i = 0; i < f->nslots; i++) {
+				iov[i].iov_base = f->slots[i].buf;
+				iov[i].iov_len = c->io_size;
+			}
+			f->fixed_bufs = !io_uring_register_buffers(&f->ring, iov,
+								   f->nslots);
+		}
+		if (fds) {
+			for (i = 0; i < c->nr_pairs; i++) {
+				fds[2 * i] = c->pairs[i].src_dfd;
+				fds[2 * i + 1] = c->pairs[i].dst_dfd;
+			}
+			f->fixed_files = !io_uring_register_files(&f->ring, fds,
+								  2 * c->nr_pairs);
+		}
+		free(iov);
+		free(fds);
+		return 0;
+	}
+	if (ret != -ENOSYS && ret != -EPERM) {
+		snprintf(f->init_why, sizeof(f->init_why), "io_uring_queue_init: %s",
+			 strerror(-ret));
+		return f->init_err = ret;
+	}
+	f->use_aio = true;
+	f->iocbs = calloc(f->nslots, sizeof(*f->iocbs));
+	f->evs = calloc(f->nslots, sizeof(*f->evs));
+	if (!f->iocbs || !f->evs)
+		return f->init_err = -ENOMEM;
+	ret = io_setup(f->nslots, &f->aio);
+	if (ret < 0) {
+		f->aio = 0;
+		snprintf(f->init_why, sizeof(f->init_why),
+			 "io_uring unavailable and io_setup: %s", strerror(-ret));
+		return f->init_err = ret;
+	}
+	return 0;
+}
+
+static void fast_fini(struct svm_copy *c)
+{
+	struct fast *f = c->fast;
+
+	if (!f)
+		return;
+	if (f->inited && !f->use_aio && !f->init_err && f->slots && f->mem)
+		io_uring_queue_exit(&f->ring);
+	if (f->use_aio && f->aio)
+		io_destroy(f->aio);
+	free(f->iocbs);
+	free(f->evs);
+	free(f->mem);
+	free(f->slots);
+	free(f);
+	c->fast = NULL;
+}
+
+static int fast_applies(struct svm_copy *c, struct svm_pair *p, uint64_t src_off,
+			uint64_t len, char *why, size_t whylen)
+{
+	struct fast *f;
+	int ret = check_aligned(p, src_off, len, why, whylen);
+
+	if (ret)
+		return ret;
+	if (!c->fast)
+		fast_init(c);
+	f = c->fast;
+	if (!f)
+		return -ENOMEM;
+	if (f->init_err) {
+		snprintf(why, whylen, "%s", f->init_why[0] ? f->init_why : "out of memory");
+		return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
+static int fast_submit(struct svm_copy *c, unsigned int s, bool write,
+		       size_t pi, size_t bufoff, size_t len, uint64_t off)
+{
+	struct fast *f = c->fast;
+	struct svm_pair *p = &c->pairs[pi];
+	struct slot *sl = &f->slots[s];
+	int fd = write ? p->dst_dfd : p->src_dfd;
+	int ret;
+
+	if (f->use_aio) {
+		struct iocb *cb = &f->iocbs[s];
+
+		if (write)
+			io_prep_pwrite(cb, fd, sl->buf + bufoff, len, off);
+		else
+			io_prep_pread(cb, fd, sl->buf + bufoff, len, off);
+		cb->data = (void *)(uintptr_t)s;
+		do {
+			ret = io_submit(f->aio, 1, &cb);
+		} while (ret == -EINTR || ret == -EAGAIN);
+		return ret < 0 ? ret : 0;
+	} else {
+		struct io_uring_sqe *sqe = io_uring_get_sqe(&f->ring);
+		int fidx = f->fixed_files ? (int)(2 * pi + (write ? 1 : 0)) : fd;
+
+		if (!sqe) {
+			io_uring_submit(&f->ring);
+			sqe = io_uring_get_sqe(&f->ring);
+			if (!sqe)
+				return -EBUSY;
+		}
+		if (f->fixed_bufs && write)
+			io_uring_prep_write_fixed(sqe, fidx, sl->buf + bufoff, len, off, s);
+		else if (f->fixed_bufs)
+			io_uring_prep_read_fixed(sqe, fidx, sl->buf + bufoff, len, off, s);
+		else if (write)
+			io_uring_prep_write(sqe, fidx, sl->buf + bufoff, len, off);
+		else
+			io_uring_prep_read(sqe, fidx, sl->buf + bufoff, len, off);
+		if (f->fixed_files)
+			sqe->flags |= IOSQE_FIXED_FILE;
+		io_uring_sqe_set_data(sqe, (void *)(uintptr_t)s);
+		return 0;
+	}
+}
+
+/* Wait for one completion: its slot and result (bytes or -errno). */
+static int fast_reap(struct svm_copy *c, unsigned int *s, long *res)
+{
+	struct fast *f = c->fast;
+	int ret;
+
+	if (f->use_aio) {
+		while (f->evpos >= f->nev) {
+			ret = io_getevents(f->aio, 1, f->nslots, f->evs, NULL);
+			if (ret == -EINTR)
+				continue;
+			if (ret < 0)
+				return ret;
+			f->nev = ret;
+			f->evpos = 0;
+		}
+		*s = (uintptr_t)f->evs[f->evpos].data;
+		*res = (long)f->evs[f->evpos].res;
+		f->evpos++;
+		return 0;
+	} else {
+		struct io_uring_cqe *cqe;
+
+		do {
+			ret = io_uring_submit_and_wait(&f->ring, 1);
+		} while (ret == -EINTR);
+		if (ret < 0)
+			return ret;
+		do {
+			ret = io_uring_wait_cqe(&f->ring, &cqe);
+		} while (ret == -EINTR);
+		if (ret < 0)
+			return ret;
+		*s = (uintptr_t)io_uring_cqe_get_data(cqe);
+		*res = cqe->res;
+		io_uring_cqe_seen(&f->ring, cqe);
+		return 0;
+	}
+}
+
+struct fast_run {
+	struct svm_copy *c;
+	struct svm_range *r;
+	size_t pi;
+	bool scan;
+	bool stop;
+	int err;
+	unsigned int inflight;
+	uint64_t abandoned;	/* lowest source offset left undone */
+};
+
+static void abandon(struct fast_run *fr, uint64_t off)
+{
+	if (off < fr->abandoned)
+		fr->abandoned = off;
+}
+
+static void stop_with(struct fast_run *fr, int err, uint64_t off)
+{
+	if (!fr->err)
+		fr->err = err;
+	fr->stop = true;
+	abandon(fr, off);
+}
+
+/* Handle the chunk of slot s from sl->cur on: zero runs, next write. */
+static void advance(struct fast_run *fr, unsigned int s)
+{
+	struct svm_copy *c = fr->c;
+	struct fast *f = c->fast;
+	struct slot *sl = &f->slots[s];
+	int ret;
+
+	while (sl->cur < sl->len) {
+		bool zero = false;
+		size_t run = fr->scan ? svm_copy_run_len(c, sl->buf + sl->cur,
+							 sl->len - sl->cur, &zero)
+				      : sl->len - sl->cur;
+
+		if (fr->stop) {
+			abandon(fr, sl->off + sl->cur);
+			break;
+		}
+		if (zero) {
+			ret = svm_copy_zero(c, fr->r, sl->off + sl->cur, run);
+			if (ret) {
+				stop_with(fr, ret, sl->off + sl->cur);
+				break;
+			}
+			sl->cur += run;
+			continue;
+		}
+		sl->wr_len = run;
+		sl->wr_done = 0;
+		ret = fast_submit(c, s, true, fr->pi, sl->cur, run,
+				  svm_range_dst(fr->r, sl->off + sl->cur));
+		if (ret) {
+			svm_copy_fail(c, ret, sl->off + sl->cur, "submitting a write: %s",
+				      strerror(-ret));
+			stop_with(fr, ret, sl->off + sl->cur);
+			break;
+		}
+		sl->state = SLOT_WRITE;
+		fr->inflight++;
+		return;
+	}
+	sl->state = SLOT_FREE;
+}
+
+static int fast_copy(struct svm_copy *c, struct svm_range *r)
+{
+	struct fast *f = c->fast;
+	struct svm_pair *p = r->p;
+	struct fast_run fr = {
+		.c = c, .r = r, .pi = p - c->pairs,
+		.scan = svm_copy_scan_zeros(c), .abandoned = UINT64_MAX,
+	};
+	uint64_t next = r->src_off, end = r->src_off + r->len;
+	unsigned int s, i;
+	long res;
+	int ret;
+
+	if (f->use_aio)
+		c->res->libaio_fallback = true;
+	for (i = 0; i < f->nslots; i++)
+		f->slots[i].state = SLOT_FREE;
+	for (;;) {
+		for (i = 0; i < f->nslots && !fr.stop && next < end; i++) {
+			struct slot *sl = &f->slots[i];
+			size_t n;
+
+			if (sl->state != SLOT_FREE)
+				continue;
+			n = end - next < c->io_size ? end - next : c->io_size;
+			ret = svm_copy_throttle(c, n);
+			if (ret) {
+				stop_with(&fr, ret, next);
+				break;
+			}
+			sl->off = next;
+			sl->len = n;
+			sl->cur = 0;
+			ret = fast_submit(c, i, false, fr.pi, 0, n, next);
+			if (ret) {
+				svm_copy_fail(c, ret, next, "submitting a read: %s",
+					      strerror(-ret));
+				stop_with(&fr, ret, next);
+				break;
+			}
+			sl->state = SLOT_READ;
+			fr.inflight++;
+			next += n;
+		}
+		if (!fr.inflight)
+			break;
+		ret = fast_reap(c, &s, &res);
+		if (ret) {
+			/* the queue is broken: nothing more can be trusted */
+			svm_copy_fail(c, ret, next, "waiting for I/O: %s", strerror(-ret));
+			stop_with(&fr, ret, r->src_off);
+			break;
+		}
+		fr.inflight--;
+		if (s >= f->nslots)
+			continue;
+		if (f->slots[s].state == SLOT_READ) {
+			struct slot *sl = &f->slots[s];
+
+			if (res < 0 || (size_t)res != sl->len) {
+				int e = res < 0 ? (int)res : -EIO;
+
+				if (!svm_copy_is_refusal(e))
+					svm_copy_fail(c, e, sl->off + (res > 0 ? res : 0),
+						      res < 0 ? "reading %s at %llu: %s" :
+						      "reading %s at %llu: %s (source ended early)",
+						      p->ext.src.path,
+						      (unsigned long long)(sl->off + (res > 0 ? res : 0)),
+						      strerror(-e));
+				stop_with(&fr, e, sl->off);
+				sl->state = SLOT_FREE;
+				continue;
+			}
+			advance(&fr, s);
+		} else if (f->slots[s].state == SLOT_WRITE) {
+			struct slot *sl = &f->slots[s];
+			uint64_t at = sl->off + sl->cur + sl->wr_done;
+
+			if (res <= 0) {
+				int e = res < 0 ? (int)res : -EIO;
+
+				if (!svm_copy_is_refusal(e))
+					svm_copy_fail(c, e, at, "writing %s at %llu: %s%s",
+						      p->ext.dst.path,
+						      (unsigned long long)svm_range_dst(r, at),
+						      strerror(-e),
+						      e == -ENOSPC ? " (destination out of space)" : "");
+				stop_with(&fr, e, at);
+				sl->state = SLOT_FREE;
+				continue;
+			}
+			sl->wr_done += res;
+			if (sl->wr_done < sl->wr_len) {
+				/* short write: the rest again (ENOSPC shows next) */
+				at = sl->off + sl->cur + sl->wr_done;
+				ret = fast_submit(c, s, true, fr.pi, sl->cur + sl->wr_done,
+						  sl->wr_len - sl->wr_done,
+						  svm_range_dst(r, at));
+				if (ret) {
+					svm_copy_fail(c, ret, at, "submitting a write: %s",
+						      strerror(-ret));
+					stop_with(&fr, ret, at);
+					sl->state = SLOT_FREE;
+				} else {
+					fr.inflight++;
+				}
+				continue;
+			}
+			svm_copy_account(c, r, SVM_MODE_FAST, sl->wr_len, 0);
+			sl->cur += sl->wr_len;
+			advance(&fr, s);
+		}
+	}
+	if (fr.err) {
+		r->fail_off = fr.abandoned == UINT64_MAX ? next : fr.abandoned;
+		return fr.err;
+	}
+	return 0;
+}
+
+const struct svm_copy_ops svm_copy_ops_fast = {
+	.name = "fast",
+	.mode = SVM_MODE_FAST,
+	.applies = fast_applies,
+	.copy = fast_copy,
+	.fini = fast_fini,
+};

@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * svm-copy-int.h - libsvmotion data mover internals: the state shared by the
+ * copy loop (svm-copy.c) and its backends (svm-copy-*.c).
+ *
+ * The copy loop walks every pair's source, splits it into data segments and
+ * holes (SEEK_DATA/SEEK_HOLE on files), handles holes itself according to the
+ * destination format, and hands each data range to the first backend of the
+ * mode's chain that takes it. A backend that refuses a range (-EINVAL,
+ * -EOPNOTSUPP, -EXDEV, -ENOSYS: O_DIRECT or copy_file_range not possible
+ * there) has its partial accounting rolled back, and the next backend of the
+ * chain copies the range again from its start.
+ */
+#ifndef SVM_COPY_INT_H
+#define SVM_COPY_INT_H
+
+#include <errno.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <sys/types.h>
+
+#include "svm-copy.h"
+
+struct svm_copy;
+
+/* One extent pair, opened. */
+struct svm_pair {
+	struct svm_extent_pair ext;
+	int src_fd;		/* buffered */
+	int src_dfd;		/* O_DIRECT, or -1 when the open failed */
+	int dst_fd;		/* buffered */
+	int dst_dfd;		/* O_DIRECT, or -1 */
+	bool src_blk, dst_blk;	/* block devices (else regular files) */
+	unsigned int src_align;	/* O_DIRECT offset/length alignment, 0: none */
+	unsigned int dst_align;
+	dev_t src_dev, dst_dev;	/* st_dev of files */
+	uint64_t dst_fresh_from; /* a regular file reads zeros (unwritten) from here */
+};
+
+/* A data range handed to a backend: source offset, length, accounting. */
+struct svm_range {
+	struct svm_pair *p;
+	uint64_t src_off;	/* absolute, in the source */
+	uint64_t len;
+	uint64_t copied, skipped; /* accounted so far (rolled back on refusal) */
+	uint64_t fail_off;	/* source offset of a failure */
+	enum svm_copy_mode mode; /* accounted as */
+};
+
+static inline uint64_t svm_range_dst(const struct svm_range *r, uint64_t src_off)
+{
+	return r->p->ext.dst.offset + (src_off - r->p->ext.src.offset);
+}
+
+/* One backend. */
+struct svm_copy_ops {
+	const char *name;
+	enum svm_copy_mode mode;	/* accounted as */
+	/*
+	 * 0 if the backend can take [src_off, src_off + len) of pair p, else a
+	 * negative errno and a reason in why.
+	 */
+	int (*applies)(struct svm_copy *c, struct svm_pair *p, uint64_t src_off,
+		       uint64_t len, char *why, size_t whylen);
+	/*
+	 * Copy the data range r (zero blocks handled per the format through
+	 * svm_copy_zero()). 0, or a negative errno with r->fail_off set and the
+	 * message through svm_copy_fail(); -ECANCELED when cancelled (every
+	 * I/O submitted has completed and been accounted).
+	 */
+	int (*copy)(struct svm_copy *c, struct svm_range *r);
+	/* Release what the backend set up (may be called when never used). */
+	void (*fini)(struct svm_copy *c);
+};
+
+extern const struct svm_copy_ops svm_copy_ops_xcopy;
+extern const struct svm_copy_ops svm_copy_ops_cfr;
+extern const struct svm_copy_ops svm_copy_ops_fast;
+extern const struct svm_copy_ops svm_copy_ops_buffered;
+
+#define SVM_COPY_MAX_CHAIN 4
+
+struct svm_copy {
+	struct svm_copy_opts opts;
+	struct svm_pair *pairs;
+	size_t nr_pairs;
+	unsigned int qd;
+	uint32_t io_size;
+	const struct svm_copy_ops *chain[SVM_COPY_MAX_CHAIN];
+	unsigned int chain_len;
+
+	atomic_int cancelled;
+	int cancel_fd;		/* eventfd, written by svm_copy_cancel() */
+
+	struct svm_copy_result *res;
+	double t0;
+	double last_progress;
+	uint64_t total;
+	uint64_t rate_bytes;	/* bytes submitted, for the rate limit */
+
+	void *fast;		/* fast backend state (svm-copy-fast.c) */
+	void *zeros;		/* io_size bytes of zeros, aligned */
+};
+
+/* Library-internal helpers (svm-copy.c). */
+double svm_copy_now(void);
+bool svm_copy_is_cancelled(struct svm_copy *c);
+/* Account bytes copied/skipped by r's backend; may call the progress fn. */
+void svm_copy_account(struct svm_copy *c, struct svm_range *r,
+		      enum svm_copy_mode mode, uint64_t copied, uint64_t skipped);
+/* Sleep as the rate limit asks before n more bytes; 0 or -ECANCELED. */
+int svm_copy_throttle(struct svm_copy *c, uint64_t n);
+/*
+ * The destination of [src_off, src_off + len) of pair p must read zeros (a
+ * hole or a zero block): skip, punch, zero or write zeros per the format.
+ * Zeros written (thick-eager) count as copied, else as skipped. 0 or -errno.
+ */
+int svm_copy_zero(struct svm_copy *c, struct svm_range *r, uint64_t src_off,
+		  uint64_t len);
+/* Whether the format wants zero blocks within data detected. */
+bool svm_copy_scan_zeros(const struct svm_copy *c);
+/* Length of the run at buf[0..len) that is all zeros (*zero) or not. */
+size_t svm_copy_run_len(const struct svm_copy *c, const unsigned char *buf,
+			size_t len, bool *zero);
+/* Record a failure message (first one wins); returns err. */
+__attribute__((format(printf, 4, 5)))
+int svm_copy_fail(struct svm_copy *c, int err, uint64_t off, const char *fmt, ...);
+/* Errors that mean "this backend cannot take this range". */
+static inline bool svm_copy_is_refusal(int err)
+{
+	return err == -EINVAL || err == -EOPNOTSUPP || err == -EXDEV ||
+	       err == -ENOSYS;
+}
+
+#endif /* SVM_COPY_INT_H */

@@ -1,0 +1,929 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * svm-copy.c - libsvmotion: the data mover's copy loop (cold copies), the
+ * buffered backend and the xcopy hook. See svm-copy.h and svm-copy-int.h.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <linux/fs.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "svm-copy-int.h"
+
+#define DEFAULT_QD	16
+#define DEFAULT_IO_SIZE	(1U << 20)
+#define MAX_IO_SIZE	(64U << 20)
+#define MAX_QD		256
+#define ZERO_BLOCK	4096	/* granularity of zero detection */
+#define RANGE_BYTES	(64ULL << 20)	/* unit of fallback between backends */
+
+const char *svm_copy_mode_name(enum svm_copy_mode m)
+{
+	switch (m) {
+	case SVM_MODE_AUTO: return "auto";
+	case SVM_MODE_XCOPY: return "xcopy";
+	case SVM_MODE_FAST: return "fast";
+	case SVM_MODE_BUFFERED: return "buffered";
+	default: return "?";
+	}
+}
+
+const char *svm_copy_format_name(enum svm_copy_format f)
+{
+	switch (f) {
+	case SVM_FORMAT_SAME: return "same";
+	case SVM_FORMAT_THIN: return "thin";
+	case SVM_FORMAT_THICK_LAZY: return "thick-lazy";
+	case SVM_FORMAT_THICK_EAGER: return "thick-eager";
+	default: return "?";
+	}
+}
+
+double svm_copy_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+__attribute__((format(printf, 3, 4)))
+static int seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (!err || !errlen)
+		return 0;
+	n = snprintf(err, errlen, "svm-copy: ");
+	if (n < 0 || (size_t)n >= errlen)
+		return 0;
+	va_start(ap, fmt);
+	vsnprintf(err + n, errlen - n, fmt, ap);
+	va_end(ap);
+	return 0;
+}
+
+int svm_copy_fail(struct svm_copy *c, int err, uint64_t off, const char *fmt, ...)
+{
+	struct svm_copy_result *res = c->res;
+	va_list ap;
+	int n;
+
+	if (!res || res->error)
+		return err;
+	res->error = err;
+	res->error_offset = off;
+	n = snprintf(res->message, sizeof(res->message), "svm-copy: ");
+	va_start(ap, fmt);
+	vsnprintf(res->message + n, sizeof(res->message) - n, fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+bool svm_copy_is_cancelled(struct svm_copy *c)
+{
+	return atomic_load(&c->cancelled) != 0;
+}
+
+void svm_copy_cancel(struct svm_copy *c)
+{
+	uint64_t one = 1;
+	ssize_t r;
+
+	atomic_store(&c->cancelled, 1);
+	if (c->cancel_fd >= 0) {
+		r = write(c->cancel_fd, &one, sizeof(one));
+		(void)r;
+	}
+}
+
+static void report_progress(struct svm_copy *c, bool force)
+{
+	struct svm_copy_progress p;
+	double now;
+
+	if (!c->opts.progress)
+		return;
+	now = svm_copy_now();
+	if (!force && now - c->last_progress < 0.1)
+		return;
+	c->last_progress = now;
+	p.bytes_total = c->total;
+	p.bytes_copied = c->res->bytes_copied;
+	p.bytes_skipped = c->res->bytes_skipped;
+	p.bytes_done = p.bytes_copied + p.bytes_skipped;
+	p.elapsed = now - c->t0;
+	c->opts.progress(&p, c->opts.opaque);
+}
+
+void svm_copy_account(struct svm_copy *c, struct svm_range *r,
+		      enum svm_copy_mode mode, uint64_t copied, uint64_t skipped)
+{
+	r->copied += copied;
+	r->skipped += skipped;
+	c->res->bytes_copied += copied;
+	c->res->bytes_skipped += skipped;
+	c->res->bytes_by_mode[mode] += copied;
+	report_progress(c, false);
+}
+
+static void unaccount(struct svm_copy *c, struct svm_range *r,
+		      enum svm_copy_mode mode)
+{
+	c->res->bytes_copied -= r->copied;
+	c->res->bytes_skipped -= r->skipped;
+	c->res->bytes_by_mode[mode] -= r->copied;
+	r->copied = r->skipped = 0;
+}
+
+int svm_copy_throttle(struct svm_copy *c, uint64_t n)
+{
+	double due, now;
+	struct pollfd pfd;
+
+	if (svm_copy_is_cancelled(c))
+		return -ECANCELED;
+	if (!c->opts.rate_limit) {
+		c->rate_bytes += n;
+		return 0;
+	}
+	due = c->t0 + (double)c->rate_bytes / c->opts.rate_limit;
+	c->rate_bytes += n;
+	for (;;) {
+		now = svm_copy_now();
+		if (now >= due)
+			return 0;
+		pfd.fd = c->cancel_fd;
+		pfd.events = POLLIN;
+		poll(&pfd, 1, (int)((due - now) * 1000) + 1);
+		if (svm_copy_is_cancelled(c))
+			return -ECANCELED;
+	}
+}
+
+bool svm_copy_scan_zeros(const struct svm_copy *c)
+{
+	return c->opts.format == SVM_FORMAT_THIN ||
+	       c->opts.format == SVM_FORMAT_THICK_LAZY;
+}
+
+static bool block_is_zero(const unsigned char *b, size_t n)
+{
+	static const unsigned char z[64];
+
+	while (n >= sizeof(z)) {
+		if (memcmp(b, z, sizeof(z)))
+			return false;
+		b += sizeof(z);
+		n -= sizeof(z);
+	}
+	return !n || !memcmp(b, z, n);
+}
+
+size_t svm_copy_run_len(const struct svm_copy *c, const unsigned char *buf,
+			size_t len, bool *zero)
+{
+	size_t pos = 0, n;
+	bool first;
+
+	(void)c;
+	n = len < ZERO_BLOCK ? len : ZERO_BLOCK;
+	first = block_is_zero(buf, n);
+	pos = n;
+	while (pos < len) {
+		n = len - pos < ZERO_BLOCK ? len - pos : ZERO_BLOCK;
+		if (block_is_zero(buf + pos, n) != first)
+			break;
+		pos += n;
+	}
+	*zero = first;
+	return pos;
+}
+
+/* pwrite all of buf, retrying short writes; 0 or -errno. */
+static int pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
+{
+	const char *p = buf;
+	ssize_t n;
+
+	while (len) {
+		n = pwrite(fd, p, len, off);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			return -ENOSPC;
+		p += n;
+		len -= n;
+		off += n;
+	}
+	return 0;
+}
+
+static int write_zeros(struct svm_copy *c, int fd, uint64_t off, uint64_t len)
+{
+	int ret;
+	size_t n;
+
+	while (len) {
+		n = len < c->io_size ? len : c->io_size;
+		ret = pwrite_all(fd, c->zeros, n, off);
+		if (ret)
+			return ret;
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
+static int blk_zeroout(int fd, uint64_t off, uint64_t len)
+{
+	uint64_t r[2] = { off, len };
+
+	if (off % 512 || len % 512)
+		return -EINVAL;
+	return ioctl(fd, BLKZEROOUT, r) ? -errno : 0;
+}
+
+int svm_copy_zero(struct svm_copy *c, struct svm_range *r, uint64_t src_off,
+		  uint64_t len)
+{
+	struct svm_pair *p = r->p;
+	uint64_t d = svm_range_dst(r, src_off);
+	bool eager = c->opts.format == SVM_FORMAT_THICK_EAGER;
+	bool lazy = c->opts.format == SVM_FORMAT_THICK_LAZY;
+	int ret = -EOPNOTSUPP;
+
+	if (!p->dst_blk && d >= p->dst_fresh_from && !eager) {
+		/* never written: a sparse file (or fallocated range) reads 0 */
+		svm_copy_account(c, r, r->mode, 0, len);
+		return 0;
+	}
+	if (p->dst_blk) {
+		ret = blk_zeroout(p->dst_fd, d, len);
+	} else if (eager || lazy) {
+		ret = fallocate(p->dst_fd, FALLOC_FL_ZERO_RANGE, d, len) ? -errno : 0;
+	} else {
+		ret = fallocate(p->dst_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+				d, len) ? -errno : 0;
+		if (ret == -EOPNOTSUPP)
+			ret = fallocate(p->dst_fd, FALLOC_FL_ZERO_RANGE, d, len) ?
+			      -errno : 0;
+	}
+	if (ret && ret != -ENOSPC && ret != -EIO)
+		ret = write_zeros(c, p->dst_fd, d, len);
+	if (ret) {
+		r->fail_off = src_off;
+		return svm_copy_fail(c, ret, src_off,
+				     "zeroing %s at %llu (%llu bytes): %s",
+				     p->ext.dst.path, (unsigned long long)d,
+				     (unsigned long long)len, strerror(-ret));
+	}
+	if (eager)
+		svm_copy_account(c, r, r->mode, len, 0);
+	else
+		svm_copy_account(c, r, r->mode, 0, len);
+	return 0;
+}
+
+/* ---- buffered backend: pread/pwrite through the page cache ------------ */
+
+static int buffered_applies(struct svm_copy *c, struct svm_pair *p,
+			    uint64_t src_off, uint64_t len, char *why,
+			    size_t whylen)
+{
+	(void)c; (void)p; (void)src_off; (void)len; (void)why; (void)whylen;
+	return 0;
+}
+
+static int buffered_copy(struct svm_copy *c, struct svm_range *r)
+{
+	struct svm_pair *p = r->p;
+	unsigned char *buf = NULL;
+	uint64_t pos = r->src_off, end = r->src_off + r->len;
+	bool scan = svm_copy_scan_zeros(c);
+	int ret = 0;
+
+	if (posix_memalign((void **)&buf, 4096, c->io_size))
+		return svm_copy_fail(c, -ENOMEM, pos, "out of memory");
+	memset(buf, 0, c->io_size);
+	while (pos < end) {
+		size_t want = end - pos < c->io_size ? end - pos : c->io_size;
+		size_t got = 0, off = 0;
+		ssize_t n;
+
+		ret = svm_copy_throttle(c, want);
+		if (ret)
+			break;
+		while (got < want) {
+			n = pread(p->src_fd, buf + got, want - got, pos + got);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0) {
+				ret = -errno;
+				r->fail_off = pos + got;
+				svm_copy_fail(c, ret, pos + got,
+					      "reading %s at %llu: %s",
+					      p->ext.src.path,
+					      (unsigned long long)(pos + got),
+					      strerror(errno));
+				goto out;
+			}
+			if (n == 0) {
+				ret = -EIO;
+				r->fail_off = pos + got;
+				svm_copy_fail(c, ret, pos + got,
+					      "source %s ended at %llu, before the end of the extent",
+					      p->ext.src.path,
+					      (unsigned long long)(pos + got));
+				goto out;
+			}
+			got += n;
+		}
+		while (off < want) {
+			bool zero = false;
+			size_t run = scan ? svm_copy_run_len(c, buf + off, want - off, &zero)
+					  : want - off;
+
+			if (zero) {
+				ret = svm_copy_zero(c, r, pos + off, run);
+			} else {
+				ret = pwrite_all(p->dst_fd, buf + off, run,
+						 svm_range_dst(r, pos + off));
+				if (ret) {
+					r->fail_off = pos + off;
+					svm_copy_fail(c, ret, pos + off,
+						      "writing %s at %llu: %s%s",
+						      p->ext.dst.path,
+						      (unsigned long long)svm_range_dst(r, pos + off),
+						      strerror(-ret),
+						      ret == -ENOSPC ? " (destination out of space)" : "");
+				} else {
+					svm_copy_account(c, r, SVM_MODE_BUFFERED, run, 0);
+				}
+			}
+			if (ret)
+				goto out;
+			off += run;
+		}
+		pos += want;
+	}
+out:
+	if (ret == -ECANCELED)
+		r->fail_off = pos;
+	free(buf);
+	return ret;
+}
+
+static void no_fini(struct svm_copy *c)
+{
+	(void)c;
+}
+
+const struct svm_copy_ops svm_copy_ops_buffered = {
+	.name = "buffered",
+	.mode = SVM_MODE_BUFFERED,
+	.applies = buffered_applies,
+	.copy = buffered_copy,
+	.fini = no_fini,
+};
+
+/* ---- xcopy: the hook for SCSI EXTENDED COPY (lib/svm-xcopy.c) ---------- */
+
+/*
+ * Not wired yet: every range is refused, so the chain falls back to fast.
+ * The SG_IO implementation plugs in here (applies: both ends SCSI disks of
+ * one array; copy: EXTENDED COPY segments, COPY ABORTED -> refusal).
+ */
+static int xcopy_applies(struct svm_copy *c, struct svm_pair *p,
+			 uint64_t src_off, uint64_t len, char *why,
+			 size_t whylen)
+{
+	(void)c; (void)p; (void)src_off; (void)len;
+	snprintf(why, whylen, "xcopy offload is not wired into the copy engine yet");
+	return -EOPNOTSUPP;
+}
+
+static int xcopy_copy(struct svm_copy *c, struct svm_range *r)
+{
+	(void)c; (void)r;
+	return -EOPNOTSUPP;
+}
+
+const struct svm_copy_ops svm_copy_ops_xcopy = {
+	.name = "xcopy",
+	.mode = SVM_MODE_XCOPY,
+	.applies = xcopy_applies,
+	.copy = xcopy_copy,
+	.fini = no_fini,
+};
+
+/* ---- setup ------------------------------------------------------------- */
+
+static unsigned int file_dio_align(int fd)
+{
+#ifdef STATX_DIOALIGN
+	struct statx stx;
+
+	if (!statx(fd, "", AT_EMPTY_PATH, STATX_DIOALIGN, &stx) &&
+	    (stx.stx_mask & STATX_DIOALIGN))
+		return stx.stx_dio_offset_align;
+#else
+	(void)fd;
+#endif
+	return 512;
+}
+
+static int open_end(struct svm_copy *c, const struct svm_extent *e, bool dst,
+		    int *fd, int *dfd, bool *blk, unsigned int *align,
+		    struct stat *st, uint64_t *size, char *err, size_t errlen)
+{
+	int flags = dst ? O_WRONLY | O_CREAT : O_RDONLY;
+	int ret;
+
+	(void)c;
+	*fd = open(e->path, flags | O_CLOEXEC, 0644);
+	if (*fd < 0) {
+		ret = -errno;
+		seterr(err, errlen, "opening %s %s: %s", dst ? "destination" : "source",
+		       e->path, strerror(errno));
+		return ret;
+	}
+	if (fstat(*fd, st)) {
+		ret = -errno;
+		seterr(err, errlen, "stat %s: %s", e->path, strerror(errno));
+		return ret;
+	}
+	*blk = S_ISBLK(st->st_mode);
+	if (!*blk && !S_ISREG(st->st_mode)) {
+		seterr(err, errlen, "%s is neither a regular file nor a block device",
+		       e->path);
+		return -EINVAL;
+	}
+	if (*blk) {
+		int lbs = 512;
+
+		if (ioctl(*fd, BLKGETSIZE64, size)) {
+			ret = -errno;
+			seterr(err, errlen, "size of %s: %s", e->path, strerror(errno));
+			return ret;
+		}
+		if (ioctl(*fd, BLKSSZGET, &lbs) || lbs <= 0)
+			lbs = 512;
+		*align = lbs;
+	} else {
+		*size = st->st_size;
+		*align = file_dio_align(*fd);
+	}
+	*dfd = open(e->path, (dst ? O_WRONLY : O_RDONLY) | O_DIRECT | O_CLOEXEC);
+	if (*dfd < 0 || !*align) {
+		if (*dfd >= 0)
+			close(*dfd);
+		*dfd = -1;
+		*align = 0;
+	}
+	return 0;
+}
+
+static bool same_object(const struct stat *a, const struct stat *b)
+{
+	if (S_ISBLK(a->st_mode) && S_ISBLK(b->st_mode))
+		return a->st_rdev == b->st_rdev;
+	if (S_ISREG(a->st_mode) && S_ISREG(b->st_mode))
+		return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+	return false;
+}
+
+static bool overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+	return a < b + blen && b < a + alen;
+}
+
+static void build_chain(struct svm_copy *c)
+{
+	unsigned int n = 0;
+
+	switch (c->opts.mode) {
+	case SVM_MODE_AUTO:
+		c->chain[n++] = &svm_copy_ops_xcopy;
+		c->chain[n++] = &svm_copy_ops_cfr;
+		c->chain[n++] = &svm_copy_ops_fast;
+		c->chain[n++] = &svm_copy_ops_buffered;
+		break;
+	case SVM_MODE_XCOPY:
+		/* xcopy refused -> fast (for now, always refused) */
+		c->chain[n++] = &svm_copy_ops_xcopy;
+		c->chain[n++] = &svm_copy_ops_cfr;
+		c->chain[n++] = &svm_copy_ops_fast;
+		break;
+	case SVM_MODE_FAST:
+		c->chain[n++] = &svm_copy_ops_cfr;
+		c->chain[n++] = &svm_copy_ops_fast;
+		break;
+	default:
+		c->chain[n++] = &svm_copy_ops_buffered;
+		break;
+	}
+	c->chain_len = n;
+}
+
+int svm_copy_new(struct svm_copy **out, const struct svm_copy_opts *opts,
+		 const struct svm_extent_pair *pairs, size_t nr_pairs,
+		 char *err, size_t errlen)
+{
+	struct svm_copy *c;
+	struct stat *sst = NULL, *dst = NULL;
+	size_t i, j;
+	int ret = -EINVAL;
+
+	*out = NULL;
+	if (err && errlen)
+		err[0] = 0;
+	if (!opts || !pairs || !nr_pairs) {
+		seterr(err, errlen, "no extent pairs to copy");
+		return -EINVAL;
+	}
+	if (opts->dm_name) {
+		seterr(err, errlen, "%s: hot copy is not implemented yet",
+		       opts->dm_name);
+		return -ENOTSUP;
+	}
+	if ((unsigned int)opts->mode >= SVM_MODE_COUNT ||
+	    (unsigned int)opts->format > SVM_FORMAT_THICK_EAGER) {
+		seterr(err, errlen, "unknown mode or format");
+		return -EINVAL;
+	}
+	if (opts->io_size > MAX_IO_SIZE || (opts->io_size && opts->io_size % 4096)) {
+		seterr(err, errlen, "io_size %u: must be a multiple of 4096 up to %u",
+		       opts->io_size, MAX_IO_SIZE);
+		return -EINVAL;
+	}
+	if (opts->queue_depth > MAX_QD) {
+		seterr(err, errlen, "queue depth %u: at most %u", opts->queue_depth,
+		       MAX_QD);
+		return -EINVAL;
+	}
+	for (i = 0; i < nr_pairs; i++) {
+		const struct svm_extent_pair *pp = &pairs[i];
+
+		if (!pp->src.path || !pp->dst.path) {
+			seterr(err, errlen, "pair %zu: missing path", i);
+			return -EINVAL;
+		}
+		if (pp->src.length != pp->dst.length) {
+			seterr(err, errlen,
+			       "pair %zu: destination length %llu differs from source length %llu",
+			       i, (unsigned long long)pp->dst.length,
+			       (unsigned long long)pp->src.length);
+			return -EINVAL;
+		}
+		if (pp->src.offset + pp->src.length < pp->src.offset ||
+		    pp->dst.offset + pp->dst.length < pp->dst.offset) {
+			seterr(err, errlen, "pair %zu: extent wraps around", i);
+			return -EINVAL;
+		}
+	}
+
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->opts = *opts;
+	c->cancel_fd = -1;
+	c->qd = opts->queue_depth ? opts->queue_depth : DEFAULT_QD;
+	c->io_size = opts->io_size ? opts->io_size : DEFAULT_IO_SIZE;
+	c->pairs = calloc(nr_pairs, sizeof(*c->pairs));
+	sst = calloc(nr_pairs, sizeof(*sst));
+	dst = calloc(nr_pairs, sizeof(*dst));
+	if (!c->pairs || !sst || !dst ||
+	    posix_memalign(&c->zeros, 4096, c->io_size)) {
+		c->zeros = NULL;
+		ret = -ENOMEM;
+		seterr(err, errlen, "out of memory");
+		goto fail;
+	}
+	memset(c->zeros, 0, c->io_size);
+	c->nr_pairs = nr_pairs;
+	for (i = 0; i < nr_pairs; i++) {
+		struct svm_pair *p = &c->pairs[i];
+
+		p->ext = pairs[i];
+		p->src_fd = p->src_dfd = p->dst_fd = p->dst_dfd = -1;
+	}
+	c->cancel_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (c->cancel_fd < 0) {
+		ret = -errno;
+		seterr(err, errlen, "eventfd: %s", strerror(errno));
+		goto fail;
+	}
+	build_chain(c);
+
+	for (i = 0; i < nr_pairs; i++) {
+		struct svm_pair *p = &c->pairs[i];
+		uint64_t ssize, dsize;
+
+		ret = open_end(c, &p->ext.src, false, &p->src_fd, &p->src_dfd,
+			       &p->src_blk, &p->src_align, &sst[i], &ssize,
+			       err, errlen);
+		if (ret)
+			goto fail;
+		ret = open_end(c, &p->ext.dst, true, &p->dst_fd, &p->dst_dfd,
+			       &p->dst_blk, &p->dst_align, &dst[i], &dsize,
+			       err, errlen);
+		if (ret)
+			goto fail;
+		p->src_dev = sst[i].st_dev;
+		p->dst_dev = dst[i].st_dev;
+		p->dst_fresh_from = p->dst_blk ? UINT64_MAX : dsize;
+		if (p->ext.src.offset + p->ext.src.length > ssize) {
+			ret = -EINVAL;
+			seterr(err, errlen,
+			       "source %s is shorter than asked: %llu bytes, extent ends at %llu",
+			       p->ext.src.path, (unsigned long long)ssize,
+			       (unsigned long long)(p->ext.src.offset + p->ext.src.length));
+			goto fail;
+		}
+		if (p->dst_blk && p->ext.dst.offset + p->ext.dst.length > dsize) {
+			ret = -ENOSPC;
+			seterr(err, errlen,
+			       "destination %s is too small: %llu bytes, extent ends at %llu",
+			       p->ext.dst.path, (unsigned long long)dsize,
+			       (unsigned long long)(p->ext.dst.offset + p->ext.dst.length));
+			goto fail;
+		}
+		c->total += p->ext.src.length;
+	}
+	/* No destination may overlap a source or another destination. */
+	for (i = 0; i < nr_pairs; i++) {
+		const struct svm_extent *di = &c->pairs[i].ext.dst;
+
+		for (j = 0; j < nr_pairs; j++) {
+			const struct svm_extent *sj = &c->pairs[j].ext.src;
+			const struct svm_extent *dj = &c->pairs[j].ext.dst;
+
+			if (same_object(&dst[i], &sst[j]) &&
+			    overlaps(di->offset, di->length, sj->offset, sj->length)) {
+				ret = -EINVAL;
+				seterr(err, errlen,
+				       "source and destination overlap: %s [%llu, +%llu) and %s [%llu, +%llu) are the same %s",
+				       sj->path, (unsigned long long)sj->offset,
+				       (unsigned long long)sj->length, di->path,
+				       (unsigned long long)di->offset,
+				       (unsigned long long)di->length,
+				       S_ISBLK(dst[i].st_mode) ? "device" : "file");
+				goto fail;
+			}
+			if (j != i && same_object(&dst[i], &dst[j]) &&
+			    overlaps(di->offset, di->length, dj->offset, dj->length)) {
+				ret = -EINVAL;
+				seterr(err, errlen,
+				       "destination extents overlap in %s", di->path);
+				goto fail;
+			}
+		}
+	}
+	/* Modes without buffered fallback: refuse up front what they can't take. */
+	if (c->opts.mode == SVM_MODE_FAST || c->opts.mode == SVM_MODE_XCOPY) {
+		for (i = 0; i < nr_pairs; i++) {
+			struct svm_pair *p = &c->pairs[i];
+			char why[160] = "";
+			bool any = false;
+			unsigned int k;
+
+			for (k = 0; k < c->chain_len && !any; k++)
+				any = !c->chain[k]->applies(c, p, p->ext.src.offset,
+							    p->ext.src.length,
+							    why, sizeof(why));
+			if (!any) {
+				ret = -EINVAL;
+				seterr(err, errlen, "mode %s refused for %s -> %s: %s",
+				       svm_copy_mode_name(c->opts.mode),
+				       p->ext.src.path, p->ext.dst.path, why);
+				goto fail;
+			}
+		}
+	}
+	free(sst);
+	free(dst);
+	*out = c;
+	return 0;
+fail:
+	free(sst);
+	free(dst);
+	svm_copy_free(c);
+	return ret;
+}
+
+void svm_copy_free(struct svm_copy *c)
+{
+	size_t i;
+	unsigned int k;
+
+	if (!c)
+		return;
+	for (k = 0; k < c->chain_len; k++)
+		c->chain[k]->fini(c);
+	for (i = 0; c->pairs && i < c->nr_pairs; i++) {
+		struct svm_pair *p = &c->pairs[i];
+
+		if (p->src_fd >= 0)
+			close(p->src_fd);
+		if (p->src_dfd >= 0)
+			close(p->src_dfd);
+		if (p->dst_fd >= 0)
+			close(p->dst_fd);
+		if (p->dst_dfd >= 0)
+			close(p->dst_dfd);
+	}
+	if (c->cancel_fd >= 0)
+		close(c->cancel_fd);
+	free(c->pairs);
+	free(c->zeros);
+	free(c);
+}
+
+/* ---- the copy loop ----------------------------------------------------- */
+
+/* Copy one data range through the chain, falling back on refusal. */
+static int copy_range(struct svm_copy *c, struct svm_pair *p, uint64_t off,
+		      uint64_t len)
+{
+	struct svm_range r = { .p = p, .src_off = off, .len = len };
+	char why[160];
+	unsigned int k;
+	int ret = -EINVAL;
+
+	for (k = 0; k < c->chain_len; k++) {
+		const struct svm_copy_ops *ops = c->chain[k];
+
+		why[0] = 0;
+		ret = ops->applies(c, p, off, len, why, sizeof(why));
+		if (ret)
+			continue;
+		r.mode = ops->mode;
+		ret = ops->copy(c, &r);
+		if (ret == -ECANCELED && !c->res->error)
+			svm_copy_fail(c, ret, r.fail_off, "cancelled");
+		if (!ret || !svm_copy_is_refusal(ret) || k + 1 == c->chain_len)
+			return ret;
+		/* refused part way: forget it, the next backend redoes the range */
+		unaccount(c, &r, ops->mode);
+		c->res->error = 0;
+		c->res->error_offset = 0;
+		c->res->message[0] = 0;
+	}
+	if (ret && !c->res->error)
+		svm_copy_fail(c, ret, off, "no backend of mode %s can copy %s at %llu: %s",
+			      svm_copy_mode_name(c->opts.mode), p->ext.src.path,
+			      (unsigned long long)off, why);
+	return ret;
+}
+
+/* Copy the data or hole [off, off + len) of the source. */
+static int copy_segment(struct svm_copy *c, struct svm_pair *p, uint64_t off,
+			uint64_t len, bool hole)
+{
+	int ret;
+
+	if (hole) {
+		struct svm_range r = { .p = p, .src_off = off, .len = len };
+
+		r.mode = c->opts.mode == SVM_MODE_BUFFERED ? SVM_MODE_BUFFERED
+							   : SVM_MODE_FAST;
+		if (svm_copy_is_cancelled(c))
+			return svm_copy_fail(c, -ECANCELED, off, "cancelled");
+		return svm_copy_zero(c, &r, off, len);
+	}
+	while (len) {
+		uint64_t n = len < RANGE_BYTES ? len : RANGE_BYTES;
+
+		ret = copy_range(c, p, off, n);
+		if (ret)
+			return ret;
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
+static int copy_pair(struct svm_copy *c, struct svm_pair *p)
+{
+	uint64_t pos = p->ext.src.offset, end = pos + p->ext.src.length;
+	uint64_t dend = p->ext.dst.offset + p->ext.dst.length;
+	int ret;
+
+	if (!p->dst_blk && c->opts.format == SVM_FORMAT_THICK_LAZY &&
+	    p->ext.dst.length) {
+		if (fallocate(p->dst_fd, 0, p->ext.dst.offset, p->ext.dst.length) &&
+		    errno != EOPNOTSUPP) {
+			ret = -errno;
+			return svm_copy_fail(c, ret, pos,
+					     "allocating %s [%llu, +%llu): %s%s",
+					     p->ext.dst.path,
+					     (unsigned long long)p->ext.dst.offset,
+					     (unsigned long long)p->ext.dst.length,
+					     strerror(-ret),
+					     ret == -ENOSPC ? " (destination out of space)" : "");
+		}
+	}
+	while (pos < end) {
+		off_t data = -1, hole;
+
+		if (!p->src_blk) {
+			data = lseek(p->src_fd, pos, SEEK_DATA);
+			if (data < 0 && errno == ENXIO)
+				data = end;
+			else if (data < 0)
+				data = pos;	/* no SEEK_DATA: all data */
+		} else {
+			data = pos;
+		}
+		if ((uint64_t)data > end)
+			data = end;
+		if ((uint64_t)data > pos) {
+			ret = copy_segment(c, p, pos, data - pos, true);
+			if (ret)
+				return ret;
+			pos = data;
+			continue;
+		}
+		hole = p->src_blk ? -1 : lseek(p->src_fd, pos, SEEK_HOLE);
+		if (hole < 0 || (uint64_t)hole > end || (uint64_t)hole <= pos)
+			hole = end;
+		ret = copy_segment(c, p, pos, hole - pos, false);
+		if (ret)
+			return ret;
+		pos = hole;
+	}
+	/* A file destination ends at least at its extent's end. */
+	if (!p->dst_blk) {
+		struct stat st;
+
+		if (fstat(p->dst_fd, &st) == 0 && (uint64_t)st.st_size < dend &&
+		    ftruncate(p->dst_fd, dend)) {
+			ret = -errno;
+			return svm_copy_fail(c, ret, end, "extending %s to %llu: %s",
+					     p->ext.dst.path, (unsigned long long)dend,
+					     strerror(-ret));
+		}
+	}
+	return 0;
+}
+
+int svm_copy_run(struct svm_copy *c, struct svm_copy_result *res)
+{
+	size_t i;
+	int ret = 0, m, best;
+
+	memset(res, 0, sizeof(*res));
+	c->res = res;
+	c->t0 = svm_copy_now();
+	c->last_progress = 0;
+	c->rate_bytes = 0;
+	for (i = 0; i < c->nr_pairs && !ret; i++)
+		ret = copy_pair(c, &c->pairs[i]);
+	for (i = 0; i < c->nr_pairs && !ret; i++) {
+		struct svm_pair *p = &c->pairs[i];
+
+		if (fsync(p->dst_fd)) {
+			ret = -errno;
+			svm_copy_fail(c, ret, p->ext.src.offset,
+				      "flushing %s: %s%s", p->ext.dst.path,
+				      strerror(-ret),
+				      ret == -ENOSPC ? " (destination out of space)" : "");
+		}
+	}
+	if (ret == -ECANCELED) {
+		char tmp[sizeof(res->message)];
+
+		snprintf(tmp, sizeof(tmp),
+			 "svm-copy: cancelled after %llu of %llu bytes (source offset %llu)",
+			 (unsigned long long)(res->bytes_copied + res->bytes_skipped),
+			 (unsigned long long)c->total,
+			 (unsigned long long)res->error_offset);
+		memcpy(res->message, tmp, sizeof(tmp));
+	}
+	res->elapsed = svm_copy_now() - c->t0;
+	best = c->chain[0]->mode;
+	for (m = 1; m < SVM_MODE_COUNT; m++)
+		if (res->bytes_by_mode[m] > res->bytes_by_mode[best])
+			best = m;
+	res->mode_used = best;
+	if (ret && !res->error)
+		res->error = ret;
+	report_progress(c, true);
+	c->res = NULL;
+	return ret;
+}
