@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <scsi/sg.h>
@@ -542,10 +544,28 @@ int svm_xcopy_identify(int fd, struct svm_xcopy_id *id,
 	uint8_t cdb[16], buf[512];
 	char name[PATH_MAX], why[200];
 	uint32_t resid = 0;
+	struct stat stb;
 	int ret;
 
 	memset(id, 0, sizeof(*id));
 	fd_name(fd, name, sizeof(name));
+
+	/*
+	 * A partition passes SG_IO to its disk, whose LBAs are not the
+	 * partition's: XCOPY does not apply.
+	 */
+	if (fstat(fd, &stb) == 0 && S_ISBLK(stb.st_mode)) {
+		char sys[96];
+
+		snprintf(sys, sizeof(sys), "/sys/dev/block/%u:%u/partition",
+			 major(stb.st_rdev), minor(stb.st_rdev));
+		if (access(sys, F_OK) == 0) {
+			set_err(err, errlen,
+				"svm-xcopy: %s: a partition: EXTENDED COPY addresses the whole disk",
+				name);
+			return -ENOTTY;
+		}
+	}
 
 	/* INQUIRY, EVPD 1, page 0x83 */
 	memset(cdb, 0, 6);

@@ -84,7 +84,8 @@ struct svm_xcopy_stats {
  * designator type 3, association 0 (the logical unit), code set binary;
  * the 16-byte IEEE Registered Extended form is preferred), its logical
  * block size and its capacity (READ CAPACITY(16)). -ENOTTY when fd is not
- * a SCSI device or reports no such designator.
+ * a SCSI device, is a partition (SG_IO would address the whole disk), or
+ * reports no such designator.
  */
 int svm_xcopy_identify(int fd, struct svm_xcopy_id *id,
 		       char *err, size_t errlen);

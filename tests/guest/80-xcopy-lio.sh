@@ -58,7 +58,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-tap_plan 13
+if ! modprobe -n -q -a target_core_mod target_core_file tcm_loop sd_mod; then
+	echo "1..0 # SKIP LIO modules (target_core_file, tcm_loop) not available"
+	exit 0
+fi
+tap_plan 14
 dm_init || exit 1
 
 # The SCSI disk of LUN $1 of our tcm_loop host: sets REPLY to /dev/sdX.
@@ -93,6 +97,7 @@ lio_setup() {
 	mountpoint -q /sys/kernel/config ||
 		mount -t configfs none /sys/kernel/config || return 1
 	modprobe -a target_core_mod target_core_file tcm_loop sd_mod || return 1
+	modprobe sg 2>/dev/null	# for the sg_xcopy cross-check
 	for i in 0 1 2; do
 		d=$T/core/fileio_$i/disk$i
 		mkdir -p "$d" || return 1
@@ -119,7 +124,7 @@ done
 
 if ! lio_setup; then
 	tap_fail "LIO: fileio backstores exported through tcm_loop"
-	tap_diag "$(ls -R $T 2>&1 | head -40)"
+	tap_diag "$(find $T 2>&1 | head -40)"
 	tap_done
 fi
 
@@ -160,7 +165,7 @@ out=$("$TOOL" limits "${DISK[1]}" 2>&1)
 rc=$?
 tap_diag "LIO operating parameters: ${out//$'\n'/ }"
 declare -A L
-while IFS== read -r k v; do L[$k]=$v; done <<<"$out"
+while IFS='=' read -r k v; do L[$k]=$v; done <<<"$out"
 if [ "$rc" = 0 ] && [ "${L[max_target_desc]:-0}" -ge 2 ] &&
    [ "${L[max_segment_desc]:-0}" -ge 1 ] &&
    [ "${L[max_desc_list_len]:-0}" -ge 92 ] &&
@@ -221,6 +226,41 @@ if [ "$rc" = 0 ] && [[ $out == "copied=$big "* ]] && [[ $out != *" segments=1" ]
 	tap_ok "a copy beyond 65535 blocks is split into several segments and matches"
 else
 	tap_fail "a copy beyond 65535 blocks is split into several segments and matches (rc $rc)"
+fi
+
+# Cross-check with sg3-utils' sg_xcopy: it finds the LUNs by the same
+# designators; 2048 blocks from LUN 0 block 40000 to LUN 1 block 100000.
+# sg_node DISK: sets REPLY to the /dev/sgN of /dev/sdX DISK (sg_xcopy needs
+# the SCSI generic devices).
+sg_node() {
+	local g n
+
+	REPLY=
+	for g in /sys/block/"${1#/dev/}"/device/scsi_generic/*; do
+		[ -e "$g/dev" ] || continue
+		if [ ! -c "/dev/${g##*/}" ]; then
+			read -r n < "$g/dev" || return 1
+			mknod "/dev/${g##*/}" c "${n%%:*}" "${n##*:}" || return 1
+		fi
+		REPLY=/dev/${g##*/}
+		return 0
+	done
+	return 1
+}
+if command -v sg_xcopy >/dev/null && sg_node "${DISK[0]}" && sg0=$REPLY &&
+   sg_node "${DISK[1]}" && sg1=$REPLY; then
+	out=$(sg_xcopy if="$sg0" of="$sg1" bs=$BS skip=40000 \
+		seek=100000 count=2048 2>&1)
+	rc=$?
+	if [ "$rc" = 0 ] && same_range "$DM_WORK/lun0.img" $((40000 * BS)) \
+		"$DM_WORK/lun1.img" $((100000 * BS)) $((2048 * BS)); then
+		tap_ok "cross-check: sg_xcopy between the same LUNs works and matches"
+	else
+		tap_fail "cross-check: sg_xcopy between the same LUNs works and matches (rc $rc)"
+		tap_diag "$out"
+	fi
+else
+	tap_skip "cross-check with sg_xcopy" "sg_xcopy or the sg driver not available"
 fi
 
 # A loop device is not a SCSI disk: refused with a reason (status 4).
