@@ -149,7 +149,7 @@ static int cu_cmp(const char *a, uint64_t aoff, const char *b, uint64_t boff,
 }
 
 /* 1 if path[off..+len) reads all zeros. */
-static int cu_is_zero(const char *path, uint64_t off, uint64_t len)
+static __attribute__((unused)) int cu_is_zero(const char *path, uint64_t off, uint64_t len)
 {
 	static unsigned char x[1 << 20];
 	int fd = open(path, O_RDONLY);
@@ -170,14 +170,14 @@ static int cu_is_zero(const char *path, uint64_t off, uint64_t len)
 	return zero;
 }
 
-static uint64_t cu_alloc(const char *path)
+static __attribute__((unused)) uint64_t cu_alloc(const char *path)
 {
 	struct stat st;
 
 	return stat(path, &st) ? 0 : (uint64_t)st.st_blocks * 512;
 }
 
-static uint64_t cu_size(const char *path)
+static __attribute__((unused)) uint64_t cu_size(const char *path)
 {
 	struct stat st;
 
