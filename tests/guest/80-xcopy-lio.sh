@@ -8,6 +8,14 @@
 # emulate_3pc=0. The unit serials differ in their first hex digit: LIO
 # derives the NAA designator from the leading digits of the serial.
 #
+# Checked: the disks appear; identify (NAA, block size, capacity); limits;
+# a 16 MiB copy LUN 0 -> LUN 1 byte-exact (backing files and an O_DIRECT
+# read back); splitting by a lowered segment limit and beyond 65535 blocks;
+# a cross-check with sg3-utils' sg_xcopy; a copy within one LUN; a range
+# beyond the end; a loop device refused as not SCSI (tool status 4); the
+# emulate_3pc=0 LUN refused either way (status 3, what the engine falls back
+# on); a teardown that leaves nothing.
+#
 # Configfs recipe (no targetcli):
 #   core/fileio_N/diskN: mkdir; control "fd_dev_name=F,fd_dev_size=B";
 #     wwn/vpd_unit_serial; enable 1; attrib/emulate_3pc
@@ -62,7 +70,7 @@ if ! modprobe -n -q -a target_core_mod target_core_file tcm_loop sd_mod; then
 	echo "1..0 # SKIP LIO modules (target_core_file, tcm_loop) not available"
 	exit 0
 fi
-tap_plan 14
+tap_plan 16
 dm_init || exit 1
 
 # The SCSI disk of LUN $1 of our tcm_loop host: sets REPLY to /dev/sdX.
@@ -261,6 +269,29 @@ if command -v sg_xcopy >/dev/null && sg_node "${DISK[0]}" && sg0=$REPLY &&
 	fi
 else
 	tap_skip "cross-check with sg_xcopy" "sg_xcopy or the sg driver not available"
+fi
+
+# Within one LUN (both target descriptors name LUN 0).
+out=$("$TOOL" copy "${DISK[0]}" "${DISK[0]}" --src-lba 0 --dst-lba 120000 \
+	--blocks 2048 2>&1)
+rc=$?
+tap_diag "copy within LUN 0: $out"
+if [ "$rc" = 0 ] && same_range "$DM_WORK/lun0.img" 0 "$DM_WORK/lun0.img" \
+	$((120000 * BS)) $((2048 * BS)); then
+	tap_ok "a copy within one LUN completes and matches"
+else
+	tap_fail "a copy within one LUN completes and matches (rc $rc)"
+fi
+
+# Beyond the end of the destination: a failure (status 1) before any command.
+out=$("$TOOL" copy "${DISK[0]}" "${DISK[1]}" --dst-lba 131000 --blocks 100 2>&1)
+rc=$?
+tap_diag "copy beyond the end: status $rc: $out"
+if [ "$rc" = 1 ] && [[ $out == *"beyond the destination"* ]] &&
+   [[ $out == *"commands=0"* ]]; then
+	tap_ok "a copy beyond the destination's end fails with a reason (status 1)"
+else
+	tap_fail "a copy beyond the destination's end fails with a reason (status 1, got $rc)"
 fi
 
 # A loop device is not a SCSI disk: refused with a reason (status 4).

@@ -314,14 +314,62 @@ static void test_sense(void)
 	   "sense: empty -> -EINVAL");
 }
 
+/* svm_xcopy_copy()'s checks before any SG_IO, and SG_IO on a file. */
+static void test_copy_checks(void)
+{
+	struct svm_xcopy_limits l;
+	struct svm_xcopy_id s, d;
+	struct svm_xcopy_stats st;
+	char err[256] = "";
+	FILE *f;
+	int ret;
+
+	svm_xcopy_parse_limits(lio_opparams, sizeof(lio_opparams), &l);
+	make_ids(&s, &d);
+	s.nr_blocks = d.nr_blocks = 1000;
+	ret = svm_xcopy_copy(-1, &s, 990, -1, &d, 0, 20, &l, &st, err,
+			     sizeof(err));
+	ok(ret == -ERANGE && strstr(err, "beyond the source") &&
+	   st.blocks_done == 0, "copy: beyond the source -> -ERANGE (%s)", err);
+	ret = svm_xcopy_copy(-1, &s, 0, -1, &d, 995, 20, &l, &st, err,
+			     sizeof(err));
+	ok(ret == -ERANGE && strstr(err, "beyond the destination"),
+	   "copy: beyond the destination -> -ERANGE (%s)", err);
+	d.block_size = 4096;
+	ret = svm_xcopy_copy(-1, &s, 0, -1, &d, 0, 20, &l, &st, err,
+			     sizeof(err));
+	ok(ret == -EOPNOTSUPP && strstr(err, "block sizes differ"),
+	   "copy: differing block sizes -> -EOPNOTSUPP (%s)", err);
+	d.block_size = 512;
+	l.max_target_desc = 1;
+	ret = svm_xcopy_copy(-1, &s, 0, -1, &d, 0, 20, &l, &st, err,
+			     sizeof(err));
+	ok(ret == -EOPNOTSUPP, "copy: limits without room -> -EOPNOTSUPP (%s)",
+	   err);
+	l.max_target_desc = 2;
+	ok(svm_xcopy_copy(-1, &s, 0, -1, &d, 0, 0, &l, &st, err,
+			  sizeof(err)) == 0, "copy: 0 blocks is a no-op");
+	f = tmpfile();
+	if (f) {
+		ret = svm_xcopy_copy(-1, &s, 0, fileno(f), &d, 0, 20, &l, &st,
+				     err, sizeof(err));
+		ok(ret == -ENOTTY && strstr(err, "not a SCSI device"),
+		   "copy: SG_IO on a file -> -ENOTTY (%s)", err);
+		fclose(f);
+	} else {
+		ok(0, "tmpfile: %s", strerror(errno));
+	}
+}
+
 int main(void)
 {
-	tap_plan(45);
+	tap_plan(51);
 	test_vpd83();
 	test_readcap();
 	test_limits();
 	test_plan();
 	test_build();
 	test_sense();
+	test_copy_checks();
 	return tap_done();
 }
