@@ -777,7 +777,7 @@ static int copy_range(struct svm_copy *c, struct svm_pair *p, uint64_t off,
 		if (ret == -ECANCELED && !c->res->error)
 			svm_copy_fail(c, ret, r.fail_off, "cancelled");
 		if (!ret || !svm_copy_is_refusal(ret) || k + 1 == c->chain_len)
-			return ret;
+			break;
 		/* refused part way: forget it, the next backend redoes the range */
 		unaccount(c, &r, ops->mode);
 		c->res->error = 0;
@@ -785,9 +785,11 @@ static int copy_range(struct svm_copy *c, struct svm_pair *p, uint64_t off,
 		c->res->message[0] = 0;
 	}
 	if (ret && !c->res->error)
-		svm_copy_fail(c, ret, off, "no backend of mode %s can copy %s at %llu: %s",
+		svm_copy_fail(c, ret, r.fail_off > off ? r.fail_off : off,
+			      "mode %s cannot copy %s at %llu: %s",
 			      svm_copy_mode_name(c->opts.mode), p->ext.src.path,
-			      (unsigned long long)off, why);
+			      (unsigned long long)(r.fail_off > off ? r.fail_off : off),
+			      why[0] ? why : strerror(-ret));
 	return ret;
 }
 

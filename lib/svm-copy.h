@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * svm-copy.h - libsvmotion: the data mover (issue 3; work in progress).
+ * svm-copy.h - libsvmotion: the data mover (issue 3; cold copies done, hot
+ * copy and the xcopy backend not yet).
  *
  * Copies source extents to destination extents (files or block devices;
  * several extent pairs per copy), cold (no target) or hot (coordinated with
@@ -14,7 +15,25 @@
  *   SVM_MODE_AUTO      the first that applies, falling back range by range
  *
  * and writes the destination in one of four formats (thin/thick conversion on
- * the fly). One ops table per backend sits behind one copy loop.
+ * the fly). One ops table per backend sits behind one copy loop
+ * (svm-copy-int.h): xcopy (hook only so far: refuses, so the chain falls back
+ * to fast), copy_file_range, O_DIRECT through io_uring (libaio fallback), and
+ * buffered. Mode chains: auto = xcopy, copy_file_range, io_uring, buffered;
+ * xcopy = xcopy, copy_file_range, io_uring; fast = copy_file_range, io_uring;
+ * buffered = buffered. A backend that refuses a range (not aligned, no
+ * O_DIRECT, EINVAL/EOPNOTSUPP/EXDEV/ENOSYS from the kernel) hands it, from its
+ * start, to the next backend of the chain (ranges of at most 64 MiB).
+ *
+ * Status: cold copies (opts.dm_name == NULL) only; hot copy returns
+ * -ENOTSUP from svm_copy_new().
+ *
+ * Sources: regular files (holes found with SEEK_DATA/SEEK_HOLE) or block
+ * devices (all data). Destinations: regular files (created if missing, grown
+ * as needed, never shrunk) or block devices (must be large enough, checked up
+ * front).
+ *
+ * Environment: SVM_COPY_FORCE_LIBAIO=1 makes the O_DIRECT backend use libaio
+ * as if io_uring were unavailable (tests).
  *
  * Conventions: sizes and offsets in bytes; functions return 0 or a negative
  * errno and fill an error line "svm-copy: <what>: <reason>" where one is
@@ -35,11 +54,22 @@ enum svm_copy_mode {
 	SVM_MODE_COUNT
 };
 
+/*
+ * Destination formats. Wherever the destination must read zeros (a source
+ * hole, or a zero block where zeros are detected): a part of a file
+ * destination beyond its size at open is left alone (it reads zeros); else a
+ * file gets FALLOC_FL_PUNCH_HOLE (thin, same) or FALLOC_FL_ZERO_RANGE
+ * (thick-lazy, thick-eager), a block device BLKZEROOUT; zeros are written
+ * when those are not supported. Zero blocks are detected per 4 KiB.
+ */
 enum svm_copy_format {
-	SVM_FORMAT_SAME = 0,	/* follow the source's allocation */
+	SVM_FORMAT_SAME = 0,	/* follow the source's allocation: holes stay
+				 * holes, data is written as is */
 	SVM_FORMAT_THIN,	/* holes and zero blocks not written */
-	SVM_FORMAT_THICK_LAZY,	/* space allocated in full, zeros not written */
-	SVM_FORMAT_THICK_EAGER,	/* every block written (zeroed cheaply) */
+	SVM_FORMAT_THICK_LAZY,	/* space allocated in full (fallocate) first,
+				 * holes and zero blocks not written */
+	SVM_FORMAT_THICK_EAGER,	/* every block written; holes zeroed cheaply
+				 * (ZERO_RANGE / BLKZEROOUT), counted copied */
 };
 
 /* One extent: a file or block device, a byte offset and a byte length. */
@@ -55,6 +85,10 @@ struct svm_extent_pair {
 	struct svm_extent dst;	/* dst.length must equal src.length */
 };
 
+/*
+ * Progress: only completed writes (and zeroing) count. With a queue of I/Os
+ * in flight, bytes_done may include chunks beyond the first one not yet done.
+ */
 struct svm_copy_progress {
 	uint64_t bytes_total;	/* sum of the pairs' lengths */
 	uint64_t bytes_done;	/* copied + skipped so far */
@@ -72,10 +106,13 @@ struct svm_copy_opts {
 	unsigned int queue_depth;	/* I/Os in flight; 0: default (16) */
 	uint32_t io_size;		/* bytes per I/O; 0: default (1 MiB) */
 	uint64_t rate_limit;		/* bytes per second; 0: unlimited */
-	svm_copy_progress_fn progress;	/* called at most ~10 times a second */
+	svm_copy_progress_fn progress;	/* called at most ~10 times a second,
+					 * and once at the end, from the thread
+					 * running svm_copy_run() */
 	void *opaque;
 	/*
-	 * Hot copy: when dm_name is set, the pairs are copied region by region
+	 * Hot copy (not implemented yet: svm_copy_new() returns -ENOTSUP):
+	 * when dm_name is set, the pairs are copied region by region
 	 * through the lock/commit protocol of the dm-svmotion segment starting
 	 * at dm_seg_start; region_bytes comes from the target's status.
 	 */
@@ -88,26 +125,62 @@ struct svm_copy_result {
 	uint64_t bytes_skipped;
 	double elapsed;
 	enum svm_copy_mode mode_used;	/* the mode that copied most bytes */
-	uint64_t bytes_by_mode[SVM_MODE_COUNT];
+	uint64_t bytes_by_mode[SVM_MODE_COUNT];	/* bytes copied per mode
+						 * (copy_file_range: fast) */
 	bool libaio_fallback;		/* io_uring unavailable: libaio used */
-	int error;			/* 0, or the negative errno of a failure */
-	uint64_t error_offset;		/* byte offset in the source extent */
+	int error;			/* 0, or the negative errno of a failure
+					 * (-ECANCELED when cancelled) */
+	uint64_t error_offset;		/* absolute source offset of the failure;
+					 * for a cancel, of the first byte not
+					 * done (all of the failing pair before
+					 * it is on the destination) */
 	char message[256];		/* the failure, in words */
 };
 
 struct svm_copy;
 
-/* Validate the pairs and options and open everything; nothing is written. */
+/*
+ * Validate the pairs and options and open everything (destination files are
+ * created if missing); no data is written. The pairs are copied (paths are
+ * not: they must outlive the copy). Refused with a message in err:
+ *   -EINVAL   no pairs, dst.length != src.length, a bad option (io_size not
+ *             a multiple of 4096 or above 64 MiB, queue_depth above 256),
+ *             a source shorter than asked, a destination extent overlapping
+ *             a source extent of the same file (st_dev/st_ino) or device
+ *             (st_rdev) or another destination extent, neither a regular
+ *             file nor a block device, and in modes fast and xcopy an extent
+ *             not aligned to both ends' O_DIRECT alignment (logical block
+ *             size) or an end that cannot be opened with O_DIRECT;
+ *   -ENOSPC   a block device destination smaller than its extent;
+ *   -ENOTSUP  opts->dm_name set: hot copy is not implemented yet;
+ *   -errno    of a failed open()/fstat().
+ */
 int svm_copy_new(struct svm_copy **out, const struct svm_copy_opts *opts,
 		 const struct svm_extent_pair *pairs, size_t nr_pairs,
 		 char *err, size_t errlen);
-/* Run the copy to the end, a failure or a cancel (-ECANCELED). */
+/*
+ * Run the copy to the end, a failure or a cancel, then fsync every
+ * destination (success is reported only after the flush). Returns 0 or the
+ * negative errno also in res->error, with res->error_offset and
+ * res->message: -ECANCELED, -EIO (unreadable source, source ended early),
+ * -ENOSPC (destination out of space), ... Every byte counted in
+ * res->bytes_copied/bytes_skipped was written (or zeroed) on the
+ * destination, though not necessarily flushed on failure. Run once.
+ */
 int svm_copy_run(struct svm_copy *c, struct svm_copy_result *res);
-/* Ask a running copy to stop; async-signal-safe, callable from any thread. */
+/*
+ * Ask a running (or about to run) copy to stop: no new I/O is submitted,
+ * the ones in flight complete, and svm_copy_run() returns -ECANCELED. An
+ * atomic flag plus an eventfd write (which also wakes a rate-limit sleep):
+ * async-signal-safe, callable from any thread while c is not freed.
+ */
 void svm_copy_cancel(struct svm_copy *c);
+/* Close everything and free c (NULL is fine). Not during svm_copy_run(). */
 void svm_copy_free(struct svm_copy *c);
 
+/* "auto", "xcopy", "fast", "buffered" (static strings; "?" if unknown). */
 const char *svm_copy_mode_name(enum svm_copy_mode m);
+/* "same", "thin", "thick-lazy", "thick-eager" ("?" if unknown). */
 const char *svm_copy_format_name(enum svm_copy_format f);
 
 #endif /* SVM_COPY_H */
