@@ -14,6 +14,8 @@
  *
  * Both refuse ranges not aligned to both ends' O_DIRECT alignment (logical
  * block size) and ends that cannot be opened with O_DIRECT.
+ *
+ * Test hook: SVM_COPY_FAULT_FAST_EINVAL_AT=<source offset> (see fast_copy).
  */
 #include <errno.h>
 #include <libaio.h>
@@ -427,6 +429,14 @@ static int fast_copy(struct svm_copy *c, struct svm_range *r)
 	long res;
 	int ret;
 
+	/*
+	 * Test hook: SVM_COPY_FAULT_FAST_EINVAL_AT=<source offset> fails the
+	 * read of the chunk holding that offset with EINVAL (as O_DIRECT does
+	 * on a misfit), to exercise the fall back range by range.
+	 */
+	const char *fault = getenv("SVM_COPY_FAULT_FAST_EINVAL_AT");
+	uint64_t fault_at = fault ? strtoull(fault, NULL, 0) : UINT64_MAX;
+
 	if (f->use_aio)
 		c->res->libaio_fallback = true;
 	for (i = 0; i < f->nslots; i++)
@@ -472,6 +482,10 @@ static int fast_copy(struct svm_copy *c, struct svm_range *r)
 			continue;
 		if (f->slots[s].state == SLOT_READ) {
 			struct slot *sl = &f->slots[s];
+
+			if (fault_at != UINT64_MAX && fault_at >= sl->off &&
+			    fault_at < sl->off + sl->len)
+				res = -EINVAL;
 
 			if (res < 0 || (size_t)res != sl->len) {
 				int e = res < 0 ? (int)res : -EIO;

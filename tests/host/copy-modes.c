@@ -383,13 +383,49 @@ static void test_progress_rate_xcopy(const char *src, uint64_t size)
 	   "xcopy (not wired yet) falls back to fast (%s)", ret ? err : "ok");
 }
 
+/* A runtime refusal (EINVAL from O_DIRECT) in one pair: that range again,
+ * buffered, nothing counted twice; in mode fast, a failure. */
+static void test_range_fallback(const char *src, uint64_t size)
+{
+	struct svm_copy_opts o = { .mode = SVM_MODE_AUTO, .format = SVM_FORMAT_THIN };
+	const char *d1 = cu_path("fb-d1"), *d2 = cu_path("fb-d2");
+	struct svm_extent_pair p[2];
+	struct svm_copy_result res;
+	char err[256];
+	int ret;
+
+	p[0] = pair(src, 0, d1, 0, size / 2);
+	p[1] = pair(src, size / 2, d2, 0, size / 2);
+	unlink(d1);
+	unlink(d2);
+	setenv("SVM_COPY_FAULT_FAST_EINVAL_AT", "0xc00000", 1);	/* 12 MiB */
+	ret = cu_copy(&o, p, 2, &res, err, sizeof(err));
+	ok(ret == 0 && cu_cmp(src, 0, d1, 0, size / 2) &&
+	   cu_cmp(src, size / 2, d2, 0, size / 2),
+	   "auto, EINVAL from O_DIRECT in pair 2: byte-exact (%s)", ret ? err : "ok");
+	ok(res.bytes_by_mode[SVM_MODE_FAST] == size / 2 &&
+	   res.bytes_by_mode[SVM_MODE_BUFFERED] == size / 2 &&
+	   res.bytes_copied == size && res.bytes_skipped == 0,
+	   "auto fallback range by range: fast %llu, buffered %llu, copied %llu",
+	   (unsigned long long)res.bytes_by_mode[SVM_MODE_FAST],
+	   (unsigned long long)res.bytes_by_mode[SVM_MODE_BUFFERED],
+	   (unsigned long long)res.bytes_copied);
+	o.mode = SVM_MODE_FAST;
+	ret = cu_copy(&o, p, 2, &res, err, sizeof(err));
+	unsetenv("SVM_COPY_FAULT_FAST_EINVAL_AT");
+	ok(ret == -EINVAL && res.error_offset == 12 * MiB &&
+	   strstr(res.message, "cannot copy") && res.bytes_copied < size,
+	   "fast, EINVAL from O_DIRECT: fails at %llu: %s",
+	   (unsigned long long)res.error_offset, res.message);
+}
+
 int main(void)
 {
 	const char *holey, *dense;
 	const uint64_t dsize = 16 * MiB;
 
 	cu_setup();
-	tap_plan(60 + 12 + 6 + 3 + 4 + 12 + 3 + 4);
+	tap_plan(60 + 12 + 6 + 3 + 4 + 12 + 3 + 4 + 3);
 	holey = cu_path("holey-src");
 	dense = cu_path("dense-src");
 	cu_make_file(holey, HOLEY_SIZE, MiB, true, 1, ZERO_AT, ZERO_LEN);
@@ -402,5 +438,6 @@ int main(void)
 	test_cancel(dense, dsize);
 	test_libaio(dense, dsize);
 	test_progress_rate_xcopy(dense, dsize);
+	test_range_fallback(dense, dsize);
 	return tap_done();
 }
