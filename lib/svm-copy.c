@@ -24,6 +24,7 @@
 #define DEFAULT_IO_SIZE	(1U << 20)
 #define MAX_IO_SIZE	(64U << 20)
 #define MAX_QD		256
+#define MAX_IN_FLIGHT	(1ULL << 30)	/* qd x io_size, bytes of buffers */
 #define ZERO_BLOCK	4096	/* granularity of zero detection */
 #define RANGE_BYTES	(64ULL << 20)	/* unit of fallback between backends */
 
@@ -574,6 +575,12 @@ int svm_copy_new(struct svm_copy **out, const struct svm_copy_opts *opts,
 	if (opts->queue_depth > MAX_QD) {
 		seterr(err, errlen, "queue depth %u: at most %u", opts->queue_depth,
 		       MAX_QD);
+		return -EINVAL;
+	}
+	if ((uint64_t)(opts->queue_depth ? opts->queue_depth : DEFAULT_QD) *
+	    (opts->io_size ? opts->io_size : DEFAULT_IO_SIZE) > MAX_IN_FLIGHT) {
+		seterr(err, errlen, "queue depth x io_size above %llu MiB of buffers",
+		       MAX_IN_FLIGHT >> 20);
 		return -EINVAL;
 	}
 	for (i = 0; i < nr_pairs; i++) {

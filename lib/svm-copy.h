@@ -144,7 +144,8 @@ struct svm_copy;
  * created if missing); no data is written. The pairs are copied (paths are
  * not: they must outlive the copy). Refused with a message in err:
  *   -EINVAL   no pairs, dst.length != src.length, a bad option (io_size not
- *             a multiple of 4096 or above 64 MiB, queue_depth above 256),
+ *             a multiple of 4096 or above 64 MiB, queue_depth above 256,
+ *             queue_depth x io_size above 1 GiB),
  *             a source shorter than asked, a destination extent overlapping
  *             a source extent of the same file (st_dev/st_ino) or device
  *             (st_rdev) or another destination extent, neither a regular

@@ -80,7 +80,13 @@ static void test_arguments(const char *src)
 	o.io_size = 1000;
 	ret = new_fails(&o, &p, 1, err, sizeof(err));
 	ok(ret == -EINVAL && strstr(err, "io_size"), "io_size 1000 refused: %s", err);
+	o.io_size = 64 << 20;
+	o.queue_depth = 32;
+	ret = new_fails(&o, &p, 1, err, sizeof(err));
+	ok(ret == -EINVAL && strstr(err, "1024 MiB"),
+	   "32 x 64 MiB of buffers refused: %s", err);
 	o.io_size = 0;
+	o.queue_depth = 0;
 	p.src.path = cu_path("does-not-exist");
 	ret = new_fails(&o, &p, 1, err, sizeof(err));
 	ok(ret == -ENOENT && strstr(err, "does-not-exist"),
@@ -337,7 +343,7 @@ int main(void)
 
 	cu_setup();
 	atexit(teardown);
-	tap_plan(5 + 1 + 2 + 4 + 2 + 4 + LOOP_TESTS + 2);
+	tap_plan(6 + 1 + 2 + 4 + 2 + 4 + LOOP_TESTS + 2);
 	dense = cu_path("dense");
 	holey = cu_path("holey");
 	cu_make_file(dense, 8 * MiB, MiB, false, 10, 0, 0);
