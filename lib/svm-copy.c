@@ -274,7 +274,20 @@ int svm_copy_zero(struct svm_copy *c, struct svm_range *r, uint64_t src_off,
 		return 0;
 	}
 	if (p->dst_blk) {
-		ret = blk_zeroout(p->dst_fd, d, len);
+		/*
+		 * thin/same: unmap, but only where the device guarantees zeros
+		 * (the kernel refuses PUNCH_HOLE otherwise); then zero-out
+		 * (write-zeroes or zeros written by the kernel).
+		 */
+		ret = -EOPNOTSUPP;
+		if (!eager && !lazy)
+			ret = fallocate(p->dst_fd, FALLOC_FL_PUNCH_HOLE |
+					FALLOC_FL_KEEP_SIZE, d, len) ? -errno : 0;
+		if (ret)
+			ret = fallocate(p->dst_fd, FALLOC_FL_ZERO_RANGE |
+					FALLOC_FL_KEEP_SIZE, d, len) ? -errno : 0;
+		if (ret && ret != -ENOSPC && ret != -EIO)
+			ret = blk_zeroout(p->dst_fd, d, len);
 	} else if (eager || lazy) {
 		ret = fallocate(p->dst_fd, FALLOC_FL_ZERO_RANGE, d, len) ? -errno : 0;
 	} else {

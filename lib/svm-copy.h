@@ -59,8 +59,10 @@ enum svm_copy_mode {
  * hole, or a zero block where zeros are detected): a part of a file
  * destination beyond its size at open is left alone (it reads zeros); else a
  * file gets FALLOC_FL_PUNCH_HOLE (thin, same) or FALLOC_FL_ZERO_RANGE
- * (thick-lazy, thick-eager), a block device BLKZEROOUT; zeros are written
- * when those are not supported. Zero blocks are detected per 4 KiB.
+ * (thick-lazy, thick-eager); a block device gets PUNCH_HOLE (thin, same: an
+ * unmap the kernel only does where the device guarantees zeros), else
+ * ZERO_RANGE, else BLKZEROOUT; zeros are written when none of those is
+ * supported. Zero blocks are detected per 4 KiB.
  */
 enum svm_copy_format {
 	SVM_FORMAT_SAME = 0,	/* follow the source's allocation: holes stay
