@@ -20,6 +20,7 @@
 #include <sys/types.h>
 
 #include "svm-copy.h"
+#include "svm-xcopy.h"
 
 struct svm_copy;
 
@@ -35,6 +36,11 @@ struct svm_pair {
 	unsigned int dst_align;
 	dev_t src_dev, dst_dev;	/* st_dev of files */
 	uint64_t dst_fresh_from; /* a regular file reads zeros (unwritten) from here */
+	/* xcopy: 0 not probed yet, 1 both ends are LUNs that can pair, <0 refused */
+	int xcopy_state;
+	char xcopy_why[160];		/* why refused */
+	struct svm_xcopy_id xsrc, xdst;
+	struct svm_xcopy_limits xlim;	/* of the destination (receives the commands) */
 };
 
 /* A data range handed to a backend: source offset, length, accounting. */

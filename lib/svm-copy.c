@@ -415,26 +415,106 @@ const struct svm_copy_ops svm_copy_ops_buffered = {
 	.fini = no_fini,
 };
 
-/* ---- xcopy: the hook for SCSI EXTENDED COPY (lib/svm-xcopy.c) ---------- */
+/* ---- xcopy: SCSI EXTENDED COPY offload (lib/svm-xcopy.c) -------------- */
 
 /*
- * Not wired yet: every range is refused, so the chain falls back to fast.
- * The SG_IO implementation plugs in here (applies: both ends SCSI disks of
- * one array; copy: EXTENDED COPY segments, COPY ABORTED -> refusal).
+ * Probe a pair once: both ends must be whole SCSI disks (SG_IO), with one
+ * logical block size, and the destination must report copy limits. The
+ * source is flushed first: the array copies what is on the disk, not what
+ * sits in this host's page cache.
  */
+static int xcopy_probe(struct svm_pair *p)
+{
+	char err[160];
+	int ret;
+
+	if (!p->src_blk || !p->dst_blk) {
+		snprintf(p->xcopy_why, sizeof(p->xcopy_why),
+			 "xcopy: both ends must be SCSI disks");
+		return -EOPNOTSUPP;
+	}
+	ret = svm_xcopy_identify(p->src_fd, &p->xsrc, err, sizeof(err));
+	if (!ret)
+		ret = svm_xcopy_identify(p->dst_fd, &p->xdst, err, sizeof(err));
+	if (!ret)
+		ret = svm_xcopy_limits(p->dst_fd, &p->xlim, err, sizeof(err));
+	if (ret) {
+		snprintf(p->xcopy_why, sizeof(p->xcopy_why), "%s", err);
+		return -EOPNOTSUPP;
+	}
+	if (p->xsrc.block_size != p->xdst.block_size) {
+		snprintf(p->xcopy_why, sizeof(p->xcopy_why),
+			 "xcopy: logical block sizes differ (%u and %u)",
+			 p->xsrc.block_size, p->xdst.block_size);
+		return -EOPNOTSUPP;
+	}
+	if (fdatasync(p->src_fd) < 0) {
+		snprintf(p->xcopy_why, sizeof(p->xcopy_why),
+			 "xcopy: flushing the source: %s", strerror(errno));
+		return -EOPNOTSUPP;
+	}
+	return 1;
+}
+
 static int xcopy_applies(struct svm_copy *c, struct svm_pair *p,
 			 uint64_t src_off, uint64_t len, char *why,
 			 size_t whylen)
 {
-	(void)c; (void)p; (void)src_off; (void)len;
-	snprintf(why, whylen, "xcopy offload is not wired into the copy engine yet");
-	return -EOPNOTSUPP;
+	uint64_t bs, dst_off = p->ext.dst.offset + (src_off - p->ext.src.offset);
+
+	if (c->opts.format != SVM_FORMAT_SAME &&
+	    c->opts.format != SVM_FORMAT_THICK_EAGER) {
+		snprintf(why, whylen, "xcopy writes every block: not for format %s",
+			 svm_copy_format_name(c->opts.format));
+		return -EOPNOTSUPP;
+	}
+	if (!p->xcopy_state)
+		p->xcopy_state = xcopy_probe(p);
+	if (p->xcopy_state < 0) {
+		snprintf(why, whylen, "%s", p->xcopy_why);
+		return p->xcopy_state;
+	}
+	bs = p->xsrc.block_size;
+	if (src_off % bs || dst_off % bs || len % bs) {
+		snprintf(why, whylen, "xcopy: range not aligned to %llu-byte blocks",
+			 (unsigned long long)bs);
+		return -EINVAL;
+	}
+	return 0;
 }
 
 static int xcopy_copy(struct svm_copy *c, struct svm_range *r)
 {
-	(void)c; (void)r;
-	return -EOPNOTSUPP;
+	struct svm_pair *p = r->p;
+	uint64_t bs = p->xsrc.block_size;
+	uint64_t dst_off = svm_range_dst(r, r->src_off);
+	struct svm_xcopy_stats st = { 0 };
+	char err[160];
+	int ret;
+
+	ret = svm_copy_throttle(c, r->len);
+	if (ret) {
+		r->fail_off = r->src_off;
+		return ret;
+	}
+	ret = svm_xcopy_copy(p->src_fd, &p->xsrc, r->src_off / bs,
+			     p->dst_fd, &p->xdst, dst_off / bs, r->len / bs,
+			     &p->xlim, &st, err, sizeof(err));
+	/* The array wrote behind this host's page cache of the destination. */
+	posix_fadvise(p->dst_fd, (off_t)dst_off, (off_t)r->len, POSIX_FADV_DONTNEED);
+	if (ret == -EOPNOTSUPP || ret == -ENOTTY) {
+		/* Refused (e.g. COPY ABORTED): the next backend redoes the range. */
+		r->fail_off = r->src_off + st.blocks_done * bs;
+		p->xcopy_state = -EOPNOTSUPP;
+		snprintf(p->xcopy_why, sizeof(p->xcopy_why), "%s", err);
+		return -EOPNOTSUPP;
+	}
+	if (ret) {
+		r->fail_off = r->src_off + st.blocks_done * bs;
+		return svm_copy_fail(c, ret, r->fail_off, "%s", err);
+	}
+	svm_copy_account(c, r, SVM_MODE_XCOPY, r->len, 0);
+	return 0;
 }
 
 const struct svm_copy_ops svm_copy_ops_xcopy = {
@@ -538,7 +618,7 @@ static void build_chain(struct svm_copy *c)
 		c->chain[n++] = &svm_copy_ops_buffered;
 		break;
 	case SVM_MODE_XCOPY:
-		/* xcopy refused -> fast (for now, always refused) */
+		/* xcopy refused -> fast */
 		c->chain[n++] = &svm_copy_ops_xcopy;
 		c->chain[n++] = &svm_copy_ops_cfr;
 		c->chain[n++] = &svm_copy_ops_fast;

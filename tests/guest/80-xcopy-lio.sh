@@ -70,7 +70,7 @@ if ! modprobe -n -q -a target_core_mod target_core_file tcm_loop sd_mod; then
 	echo "1..0 # SKIP LIO modules (target_core_file, tcm_loop) not available"
 	exit 0
 fi
-tap_plan 16
+tap_plan 18
 dm_init || exit 1
 
 # The SCSI disk of LUN $1 of our tcm_loop host: sets REPLY to /dev/sdX.
@@ -319,6 +319,29 @@ if [ "$rc" = 3 ] && [[ $out == *refused* ]] && [ "$rc2" = 3 ] &&
 	tap_ok "copies involving an emulate_3pc=0 LUN are reported as refused (status 3)"
 else
 	tap_fail "copies involving an emulate_3pc=0 LUN are reported as refused (status 3; got $rc, $rc2)"
+fi
+
+# The data mover (svm-cp) with the xcopy backend: LUN 0 -> LUN 1 is
+# offloaded (every byte counted as xcopy); LUN 0 -> the emulate_3pc=0 LUN is
+# refused by the target and falls back to the fast mode, byte-exact.
+CP=$repo/tests/tools/svm-cp
+out=$("$CP" --mode xcopy "${DISK[0]}:0:8388608" "${DISK[1]}:33554432:8388608" 2>&1)
+rc=$?
+tap_diag "svm-cp --mode xcopy LUN 0 -> LUN 1: status $rc: $out"
+if [ "$rc" = 0 ] && [[ $out == *"mode=xcopy"* ]] && [[ $out == *"xcopy=8388608"* ]] &&
+   cmp -s -n 8388608 "$DM_WORK/lun0.img" <(dd if="$DM_WORK/lun1.img" bs=1M skip=32 count=8 status=none); then
+	tap_ok "svm-cp --mode xcopy between two LUNs of one array offloads every byte, byte-exact"
+else
+	tap_fail "svm-cp --mode xcopy between two LUNs of one array offloads every byte, byte-exact"
+fi
+out=$("$CP" --mode xcopy "${DISK[0]}:0:4194304" "${DISK[2]}:0:4194304" 2>&1)
+rc=$?
+tap_diag "svm-cp --mode xcopy LUN 0 -> emulate_3pc=0 LUN: status $rc: $out"
+if [ "$rc" = 0 ] && [[ $out == *"mode=fast"* ]] && [[ $out == *"xcopy=0"* ]] &&
+   cmp -s -n 4194304 "$DM_WORK/lun0.img" "$DM_WORK/lun2.img"; then
+	tap_ok "svm-cp --mode xcopy falls back to fast when the target refuses, byte-exact"
+else
+	tap_fail "svm-cp --mode xcopy falls back to fast when the target refuses, byte-exact"
 fi
 
 # Teardown leaves no SCSI disk and no configfs object behind.

@@ -380,7 +380,7 @@ static void test_progress_rate_xcopy(const char *src, uint64_t size)
 	ret = cu_copy(&o, &p, 1, &res, err, sizeof(err));
 	ok(ret == 0 && cu_cmp(src, 0, dst, 0, size) && res.mode_used == SVM_MODE_FAST &&
 	   !res.bytes_by_mode[SVM_MODE_XCOPY],
-	   "xcopy (not wired yet) falls back to fast (%s)", ret ? err : "ok");
+	   "xcopy on files (not SCSI disks) falls back to fast (%s)", ret ? err : "ok");
 }
 
 /* A runtime refusal (EINVAL from O_DIRECT) in one pair: that range again,
