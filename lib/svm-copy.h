@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * svm-copy.h - libsvmotion: the data mover (issue 3; cold copies done, hot
- * copy and the xcopy backend not yet).
+ * svm-copy.h - libsvmotion: the data mover (issue 3; cold copies done,
+ * hot copy not yet).
  *
  * Copies source extents to destination extents (files or block devices;
  * several extent pairs per copy), cold (no target) or hot (coordinated with
@@ -16,8 +16,9 @@
  *
  * and writes the destination in one of four formats (thin/thick conversion on
  * the fly). One ops table per backend sits behind one copy loop
- * (svm-copy-int.h): xcopy (hook only so far: refuses, so the chain falls back
- * to fast), copy_file_range, O_DIRECT through io_uring (libaio fallback), and
+ * (svm-copy-int.h): xcopy (svm-xcopy.h: both ends SCSI disks of one array
+ * with one block size, formats same and thick-eager; a target's refusal
+ * falls back), copy_file_range, O_DIRECT through io_uring (libaio fallback), and
  * buffered. Mode chains: auto = xcopy, copy_file_range, io_uring, buffered;
  * xcopy = xcopy, copy_file_range, io_uring; fast = copy_file_range, io_uring;
  * buffered = buffered. A backend that refuses a range (not aligned, no
