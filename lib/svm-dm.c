@@ -18,6 +18,7 @@
 #include <libdevmapper.h>
 
 #include "svm-dm.h"
+#include "svm-util.h"
 
 /*
  * libdevmapper's log levels (its log.h is private): the low bits of level,
@@ -67,20 +68,6 @@ static void dm_init(void)
 	dm_udev_set_sync_support(0);
 }
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /*
  * Start a task of the given type on device name into *out.  On failure
  * fills err and returns a negative errno.
@@ -93,18 +80,18 @@ static int task_new(int type, const char *op, const char *name,
 	pthread_once(&dm_once, dm_init);
 	dm_last_error[0] = '\0';
 	if (!name || !*name) {
-		set_err(err, errlen, "svm-dm: %s: no device name given", op);
+		svm_set_err(err, errlen, "svm-dm: %s: no device name given", op);
 		return -EINVAL;
 	}
 	dmt = dm_task_create(type);
 	if (!dmt) {
-		set_err(err, errlen, "svm-dm: %s %s: cannot create dm task: %s",
+		svm_set_err(err, errlen, "svm-dm: %s %s: cannot create dm task: %s",
 			op, name, dm_last_error[0] ? dm_last_error :
 			"device-mapper unavailable (no dm-mod, or no /dev/mapper/control?)");
 		return -ENOMEM;
 	}
 	if (!dm_task_set_name(dmt, name)) {
-		set_err(err, errlen, "svm-dm: %s %s: invalid device name%s%s",
+		svm_set_err(err, errlen, "svm-dm: %s %s: invalid device name%s%s",
 			op, name, dm_last_error[0] ? ": " : "", dm_last_error);
 		dm_task_destroy(dmt);
 		return -EINVAL;
@@ -139,7 +126,7 @@ static int run_task(struct dm_task *dmt, const char *what, char *err,
 	/* Otherwise the kernel (the target, or device-mapper) said why. */
 	no_device = e == ENXIO || e == ENODEV || e == ENOENT || e == ENOMEM ||
 		    e == EPERM || e == EACCES;
-	set_err(err, errlen, "svm-dm: %s: %s%s%s%s%s", what, reason,
+	svm_set_err(err, errlen, "svm-dm: %s: %s%s%s%s%s", what, reason,
 		*detail ? " (libdevmapper: " : "", detail, *detail ? ")" : "",
 		no_device ? "" : "; see the kernel log for the reason");
 	return -e;
@@ -187,13 +174,13 @@ static int add_table_line(struct dm_task *dmt, char *line, const char *name,
 		*params++ = '\0';
 	params = skip_blanks(params);
 	if (dmt && !dm_task_add_target(dmt, start, len, type, params)) {
-		set_err(err, errlen, "svm-dm: table for %s: cannot add target %s",
+		svm_set_err(err, errlen, "svm-dm: table for %s: cannot add target %s",
 			name, type);
 		return -ENOMEM;
 	}
 	return 0;
 bad:
-	set_err(err, errlen,
+	svm_set_err(err, errlen,
 		"svm-dm: table for %s: expected \"<start> <len> <target> <params>\", got \"%s\"",
 		name, line);
 	return -EINVAL;
@@ -207,14 +194,14 @@ static int add_table(struct dm_task *dmt, const char *table, const char *name,
 	int nlines = 0, ret;
 
 	if (!table) {
-		set_err(err, errlen, "svm-dm: table for %s: no table given", name);
+		svm_set_err(err, errlen, "svm-dm: table for %s: no table given", name);
 		return -EINVAL;
 	}
 	while (*table) {
 		size_t n = strcspn(table, "\n");
 
 		if (n >= sizeof(line)) {
-			set_err(err, errlen, "svm-dm: table for %s: line longer than %zu bytes",
+			svm_set_err(err, errlen, "svm-dm: table for %s: line longer than %zu bytes",
 				name, sizeof(line) - 1);
 			return -E2BIG;
 		}
@@ -229,7 +216,7 @@ static int add_table(struct dm_task *dmt, const char *table, const char *name,
 		nlines++;
 	}
 	if (!nlines) {
-		set_err(err, errlen, "svm-dm: table for %s: empty table", name);
+		svm_set_err(err, errlen, "svm-dm: table for %s: empty table", name);
 		return -EINVAL;
 	}
 	return 0;
@@ -342,7 +329,7 @@ int svm_dm_message(const char *dev, uint64_t sector, const char *msg,
 		return ret;
 	if (!msg || !dm_task_set_sector(dmt, sector) ||
 	    !dm_task_set_message(dmt, msg)) {
-		set_err(err, errlen, "svm-dm: message %s: cannot set up message",
+		svm_set_err(err, errlen, "svm-dm: message %s: cannot set up message",
 			dev);
 		dm_task_destroy(dmt);
 		return -EINVAL;
@@ -400,14 +387,14 @@ static int parse_segment(const char *dev, uint64_t start, uint64_t len,
 	st->start = start;
 	st->len = len;
 	if (svm_status_parse(params, st)) {
-		set_err(err, errlen,
+		svm_set_err(err, errlen,
 			"svm-dm: status %s: malformed svmotion status at sector %" PRIu64 ": \"%s\"",
 			dev, start, params);
 		return -EPROTO;
 	}
 	regions = len / st->region_sectors + !!(len % st->region_sectors);
 	if (st->total != regions) {
-		set_err(err, errlen,
+		svm_set_err(err, errlen,
 			"svm-dm: status %s: segment at sector %" PRIu64 " has %" PRIu64
 			" sectors = %" PRIu64 " regions, status says %" PRIu64,
 			dev, start, len, regions, st->total);
@@ -435,7 +422,7 @@ int svm_dm_status(const char *dev, struct svm_seg_status *segs, size_t max,
 	ret = run_task(dmt, what, err, errlen);
 	/* libdevmapper reports a missing device as success, !info.exists. */
 	if (!ret && (!dm_task_get_info(dmt, &info) || !info.exists)) {
-		set_err(err, errlen, "svm-dm: status %s: no such device", dev);
+		svm_set_err(err, errlen, "svm-dm: status %s: no such device", dev);
 		ret = -ENXIO;
 	}
 	while (!ret) {

@@ -19,6 +19,7 @@
 #include <scsi/sg.h>
 
 #include "svm-xcopy.h"
+#include "svm-util.h"
 
 #define XCOPY_TIMEOUT_MS	(120 * 1000)
 #define SHORT_TIMEOUT_MS	(30 * 1000)
@@ -408,18 +409,6 @@ void svm_xcopy_sense_str(const struct svm_xcopy_sense *s, char *buf,
 
 /* --- SG_IO --------------------------------------------------------------- */
 
-__attribute__((format(printf, 3, 4)))
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* The path behind fd, for messages. */
 static void fd_name(int fd, char *buf, size_t len)
 {
@@ -560,7 +549,7 @@ int svm_xcopy_identify(int fd, struct svm_xcopy_id *id,
 		snprintf(sys, sizeof(sys), "/sys/dev/block/%u:%u/partition",
 			 major(stb.st_rdev), minor(stb.st_rdev));
 		if (access(sys, F_OK) == 0) {
-			set_err(err, errlen,
+			svm_set_err(err, errlen,
 				"svm-xcopy: %s: a partition: EXTENDED COPY addresses the whole disk",
 				name);
 			return -ENOTTY;
@@ -577,19 +566,19 @@ int svm_xcopy_identify(int fd, struct svm_xcopy_id *id,
 	ret = sg_cmd(fd, cdb, 6, SG_DXFER_FROM_DEV, buf, sizeof(buf),
 		     SHORT_TIMEOUT_MS, &resid, why, sizeof(why));
 	if (ret) {
-		set_err(err, errlen, "svm-xcopy: %s: INQUIRY VPD 0x83: %s",
+		svm_set_err(err, errlen, "svm-xcopy: %s: INQUIRY VPD 0x83: %s",
 			name, why);
 		return ret;
 	}
 	ret = svm_xcopy_parse_vpd83(buf, sizeof(buf) - resid, id);
 	if (ret == -ENOTTY) {
-		set_err(err, errlen,
+		svm_set_err(err, errlen,
 			"svm-xcopy: %s: no NAA designator of the logical unit in VPD page 0x83",
 			name);
 		return ret;
 	}
 	if (ret) {
-		set_err(err, errlen, "svm-xcopy: %s: malformed VPD page 0x83",
+		svm_set_err(err, errlen, "svm-xcopy: %s: malformed VPD page 0x83",
 			name);
 		return ret;
 	}
@@ -603,13 +592,13 @@ int svm_xcopy_identify(int fd, struct svm_xcopy_id *id,
 	ret = sg_cmd(fd, cdb, 16, SG_DXFER_FROM_DEV, buf, 32,
 		     SHORT_TIMEOUT_MS, &resid, why, sizeof(why));
 	if (ret) {
-		set_err(err, errlen, "svm-xcopy: %s: READ CAPACITY(16): %s",
+		svm_set_err(err, errlen, "svm-xcopy: %s: READ CAPACITY(16): %s",
 			name, why);
 		return ret;
 	}
 	ret = svm_xcopy_parse_readcap16(buf, 32 - resid, id);
 	if (ret) {
-		set_err(err, errlen,
+		svm_set_err(err, errlen,
 			"svm-xcopy: %s: READ CAPACITY(16): malformed response",
 			name);
 		return ret;
@@ -632,14 +621,14 @@ int svm_xcopy_limits(int fd, struct svm_xcopy_limits *lim,
 	ret = sg_cmd(fd, cdb, 16, SG_DXFER_FROM_DEV, buf, sizeof(buf),
 		     SHORT_TIMEOUT_MS, &resid, why, sizeof(why));
 	if (ret) {
-		set_err(err, errlen,
+		svm_set_err(err, errlen,
 			"svm-xcopy: %s: RECEIVE COPY RESULTS (operating parameters): %s",
 			name, why);
 		return ret;
 	}
 	ret = svm_xcopy_parse_limits(buf, sizeof(buf) - resid, lim);
 	if (ret)
-		set_err(err, errlen,
+		svm_set_err(err, errlen,
 			"svm-xcopy: %s: RECEIVE COPY RESULTS: malformed operating parameters",
 			name);
 	return ret;
@@ -666,14 +655,14 @@ int svm_xcopy_copy(int src_fd, const struct svm_xcopy_id *src, uint64_t src_lba,
 	if (nr_blocks == 0)
 		return 0;
 	if (src->block_size != dst->block_size) {
-		set_err(err, errlen,
+		svm_set_err(err, errlen,
 			"svm-xcopy: %s: block sizes differ (source %u, destination %u bytes)",
 			name, src->block_size, dst->block_size);
 		return -EOPNOTSUPP;
 	}
 	if (src_lba > src->nr_blocks || nr_blocks > src->nr_blocks - src_lba) {
 		fd_name(src_fd, sname, sizeof(sname));
-		set_err(err, errlen,
+		svm_set_err(err, errlen,
 			"svm-xcopy: %s: blocks %llu+%llu beyond the source's %llu",
 			sname, (unsigned long long)src_lba,
 			(unsigned long long)nr_blocks,
@@ -681,7 +670,7 @@ int svm_xcopy_copy(int src_fd, const struct svm_xcopy_id *src, uint64_t src_lba,
 		return -ERANGE;
 	}
 	if (dst_lba > dst->nr_blocks || nr_blocks > dst->nr_blocks - dst_lba) {
-		set_err(err, errlen,
+		svm_set_err(err, errlen,
 			"svm-xcopy: %s: blocks %llu+%llu beyond the destination's %llu",
 			name, (unsigned long long)dst_lba,
 			(unsigned long long)nr_blocks,
@@ -690,7 +679,7 @@ int svm_xcopy_copy(int src_fd, const struct svm_xcopy_id *src, uint64_t src_lba,
 	}
 	ret = svm_xcopy_plan(lim, dst->block_size, &seg_blocks, &segs, &reason);
 	if (ret) {
-		set_err(err, errlen, "svm-xcopy: %s: %s", name, reason);
+		svm_set_err(err, errlen, "svm-xcopy: %s: %s", name, reason);
 		return ret;
 	}
 	/* Never more segments per command than a short range needs. */
@@ -704,7 +693,7 @@ int svm_xcopy_copy(int src_fd, const struct svm_xcopy_id *src, uint64_t src_lba,
 		 (size_t)segs * SVM_XCOPY_SEG_LEN;
 	buf = malloc(buflen);
 	if (!buf) {
-		set_err(err, errlen, "svm-xcopy: %s: out of memory", name);
+		svm_set_err(err, errlen, "svm-xcopy: %s: out of memory", name);
 		return -ENOMEM;
 	}
 	while (done < nr_blocks) {
@@ -717,7 +706,7 @@ int svm_xcopy_copy(int src_fd, const struct svm_xcopy_id *src, uint64_t src_lba,
 				      seg_blocks, segs, &blocks);
 		if (len < 0) {
 			ret = len;
-			set_err(err, errlen,
+			svm_set_err(err, errlen,
 				"svm-xcopy: %s: cannot encode the parameter list: %s",
 				name, strerror(-ret));
 			break;
@@ -727,7 +716,7 @@ int svm_xcopy_copy(int src_fd, const struct svm_xcopy_id *src, uint64_t src_lba,
 		ret = sg_cmd(dst_fd, cdb, 16, SG_DXFER_TO_DEV, buf, plen,
 			     XCOPY_TIMEOUT_MS, NULL, why, sizeof(why));
 		if (ret) {
-			set_err(err, errlen,
+			svm_set_err(err, errlen,
 				"svm-xcopy: %s: EXTENDED COPY of blocks %llu+%llu to %llu %s: %s",
 				name, (unsigned long long)(src_lba + done),
 				(unsigned long long)blocks,

@@ -37,16 +37,6 @@ static void teardown(void)
 	}
 }
 
-static struct svm_extent_pair pair(const char *s, uint64_t so, const char *d,
-				   uint64_t dof, uint64_t len)
-{
-	struct svm_extent_pair p = {
-		.src = { .path = s, .offset = so, .length = len },
-		.dst = { .path = d, .offset = dof, .length = len },
-	};
-	return p;
-}
-
 static int new_fails(const struct svm_copy_opts *o, const struct svm_extent_pair *p,
 		     size_t n, char *err, size_t errlen)
 {

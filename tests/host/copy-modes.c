@@ -24,16 +24,6 @@ static const enum svm_copy_format formats[] = {
 	SVM_FORMAT_THICK_EAGER,
 };
 
-static struct svm_extent_pair pair(const char *s, uint64_t so, const char *d,
-				   uint64_t dof, uint64_t len)
-{
-	struct svm_extent_pair p = {
-		.src = { .path = s, .offset = so, .length = len },
-		.dst = { .path = d, .offset = dof, .length = len },
-	};
-	return p;
-}
-
 static enum svm_copy_mode expect_mode(enum svm_copy_mode m)
 {
 	return m == SVM_MODE_BUFFERED ? SVM_MODE_BUFFERED : SVM_MODE_FAST;

@@ -203,4 +203,16 @@ static int cu_copy(const struct svm_copy_opts *opts,
 	return ret;
 }
 
+/* One extent pair of len bytes: s at so -> d at dof. */
+static inline struct svm_extent_pair pair(const char *s, uint64_t so,
+					  const char *d, uint64_t dof,
+					  uint64_t len)
+{
+	struct svm_extent_pair p = {
+		.src = { .path = s, .offset = so, .length = len },
+		.dst = { .path = d, .offset = dof, .length = len },
+	};
+	return p;
+}
+
 #endif /* SVM_COPY_UTIL_H */
