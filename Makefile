@@ -20,6 +20,8 @@ CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Ilib
 LDLIBS_DM := -ldevmapper
 LDLIBS_COPY := -luring -laio
+LDLIBS_JSON := -ljson-c
+LDLIBS_ALL := $(LDLIBS_DM) $(LDLIBS_COPY) $(LDLIBS_JSON) -lpthread
 
 # Sanitizer variant of the host tests (make check runs both).
 SAN_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
@@ -33,6 +35,8 @@ HTEST_SRCS := $(wildcard tests/host/*.c)
 HTESTS     := $(HTEST_SRCS:.c=.test)
 SAN_HTESTS := $(patsubst tests/host/%.c,build/san/%.test,$(HTEST_SRCS))
 SAN_LIB    := build/san/libsvmotion.a
+UTIL_SRCS  := $(wildcard utils/*.c)
+UTILS      := $(if $(UTIL_SRCS),utils/svmotion)
 
 .PHONY: all module user check check-host check-guest clean checkpatch sparse bench
 all: module user
@@ -41,7 +45,11 @@ module:
 	@test -d "$(KDIR)" || { echo "KDIR=$(KDIR) not found: run scripts/setup (linux-headers-amd64)" >&2; exit 1; }
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
 
-user: lib/libsvmotion.a $(TOOLS) $(HTESTS)
+user: lib/libsvmotion.a $(TOOLS) $(HTESTS) $(UTILS)
+
+# utils/svmotion: every utils/*.c is one part of the command.
+utils/svmotion: $(UTIL_SRCS) lib/libsvmotion.a $(wildcard lib/*.h utils/*.h)
+	$(CC) $(CFLAGS) -Iutils -o $@ $(UTIL_SRCS) lib/libsvmotion.a $(LDLIBS_ALL)
 
 lib/%.o: lib/%.c $(wildcard lib/*.h)
 	$(CC) $(CFLAGS) -c -o $@ $<
@@ -50,10 +58,10 @@ lib/libsvmotion.a: $(LIB_OBJS)
 	$(AR) rcs $@ $^
 
 tests/tools/%: tests/tools/%.c lib/libsvmotion.a $(wildcard lib/*.h tests/tools/*.h)
-	$(CC) $(CFLAGS) -o $@ $< lib/libsvmotion.a $(LDLIBS_DM) $(LDLIBS_COPY) -lpthread
+	$(CC) $(CFLAGS) -o $@ $< lib/libsvmotion.a $(LDLIBS_ALL)
 
 tests/host/%.test: tests/host/%.c lib/libsvmotion.a $(wildcard lib/*.h tests/tools/*.h)
-	$(CC) $(CFLAGS) -Itests/tools -o $@ $< lib/libsvmotion.a $(LDLIBS_DM) $(LDLIBS_COPY) -lpthread
+	$(CC) $(CFLAGS) -Itests/tools -o $@ $< lib/libsvmotion.a $(LDLIBS_ALL)
 
 build/san/%.o: lib/%.c $(wildcard lib/*.h)
 	@mkdir -p build/san
@@ -65,7 +73,7 @@ $(SAN_LIB): $(patsubst lib/%.c,build/san/%.o,$(LIB_SRCS))
 
 build/san/%.test: tests/host/%.c $(SAN_LIB) $(wildcard lib/*.h tests/tools/*.h)
 	@mkdir -p build/san
-	$(CC) $(filter-out -O2,$(CFLAGS)) $(SAN_CFLAGS) -Itests/tools -o $@ $< $(SAN_LIB) $(LDLIBS_DM) $(LDLIBS_COPY) -lpthread
+	$(CC) $(filter-out -O2,$(CFLAGS)) $(SAN_CFLAGS) -Itests/tools -o $@ $< $(SAN_LIB) $(LDLIBS_ALL)
 
 check: all $(SAN_HTESTS)
 	tests/run-tests all
@@ -87,4 +95,4 @@ bench: all
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null
-	rm -rf build lib/*.o lib/*.a $(TOOLS) $(HTESTS)
+	rm -rf build lib/*.o lib/*.a $(TOOLS) $(HTESTS) utils/svmotion
