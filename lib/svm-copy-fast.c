@@ -126,6 +126,25 @@ const struct svm_copy_ops svm_copy_ops_cfr = {
 
 /* ---- O_DIRECT through io_uring (or libaio) ------------------------------ */
 
+/*
+ * A read of [off, off + len) failed: find its first unreadable block with
+ * small synchronous reads, so the error names where it really is.
+ */
+static uint64_t first_bad(const struct svm_pair *p, unsigned char *buf,
+			  uint64_t off, size_t len)
+{
+	size_t step = 4096, done, n;
+
+	if (p->src_align && 4096 % p->src_align)
+		step = p->src_align;
+	for (done = 0; done < len; done += n) {
+		n = len - done < step ? len - done : step;
+		if (pread(p->src_dfd, buf, n, off + done) != (ssize_t)n)
+			return off + done;
+	}
+	return off;
+}
+
 enum slot_state { SLOT_FREE, SLOT_READ, SLOT_WRITE };
 
 struct slot {
@@ -489,15 +508,17 @@ static int fast_copy(struct svm_copy *c, struct svm_range *r)
 
 			if (res < 0 || (size_t)res != sl->len) {
 				int e = res < 0 ? (int)res : -EIO;
+				uint64_t at = sl->off + (res > 0 ? res : 0);
 
+				if (res < 0 && !svm_copy_is_refusal(e))
+					at = first_bad(p, sl->buf, sl->off, sl->len);
 				if (!svm_copy_is_refusal(e))
-					svm_copy_fail(c, e, sl->off + (res > 0 ? res : 0),
+					svm_copy_fail(c, e, at,
 						      res < 0 ? "reading %s at %llu: %s" :
 						      "reading %s at %llu: %s (source ended early)",
 						      p->ext.src.path,
-						      (unsigned long long)(sl->off + (res > 0 ? res : 0)),
-						      strerror(-e));
-				stop_with(&fr, e, sl->off);
+						      (unsigned long long)at, strerror(-e));
+				stop_with(&fr, e, svm_copy_is_refusal(e) ? sl->off : at);
 				sl->state = SLOT_FREE;
 				continue;
 			}

@@ -15,8 +15,10 @@
 #define SVM_COPY_INT_H
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "svm-copy.h"
@@ -41,6 +43,12 @@ struct svm_pair {
 	char xcopy_why[160];		/* why refused */
 	struct svm_xcopy_id xsrc, xdst;
 	struct svm_xcopy_limits xlim;	/* of the destination (receives the commands) */
+	/* hot copy: the dm-svmotion segment this pair is (svm-copy-hot.c) */
+	uint64_t seg_start;		/* segment start sector in the dm device */
+	uint64_t seg_region_bytes;	/* the target's region size */
+	uint64_t nr_units;		/* units (of region_bytes) to copy */
+	unsigned int lock_timeout_ms;	/* the table's, 0: the default */
+	bool synced;			/* already SYNCED: nothing to copy */
 };
 
 /* A data range handed to a backend: source offset, length, accounting. */
@@ -92,6 +100,8 @@ struct svm_copy {
 	size_t nr_pairs;
 	unsigned int qd;
 	uint32_t io_size;
+	uint64_t range_bytes;	/* cold: unit handed to a backend (fallback
+				 * unit); hot: the unit locked and copied */
 	const struct svm_copy_ops *chain[SVM_COPY_MAX_CHAIN];
 	unsigned int chain_len;
 
@@ -106,9 +116,46 @@ struct svm_copy {
 
 	void *fast;		/* fast backend state (svm-copy-fast.c) */
 	void *zeros;		/* io_size bytes of zeros, aligned */
+
+	/*
+	 * Hot copy (svm-copy-hot.c). The copy the caller created is the
+	 * coordinator; each worker thread runs a child svm_copy of its own
+	 * (own backend state, own copy of the pairs, fds and cancel_fd
+	 * borrowed from the coordinator). A child accounts into both its own
+	 * res and the coordinator's, under the coordinator's mu.
+	 */
+	struct svm_copy *parent;	/* a worker's coordinator, else NULL */
+	bool borrowed;			/* fds and cancel_fd are the parent's */
+	atomic_int stop;		/* coordinator: a worker failed, stop */
+	/*
+	 * Coordinator's mu protects: res (counters, error) while workers run,
+	 * rate_bytes, and the hot state's region cursor and in-flight list.
+	 */
+	pthread_mutex_t mu;
+	bool mu_inited;
+	void *hot;			/* struct svm_hot (svm-copy-hot.c) */
 };
 
 /* Library-internal helpers (svm-copy.c). */
+/* Copy [pos, end) of pair p's source: data through the chain, holes per format. */
+int svm_copy_span(struct svm_copy *c, struct svm_pair *p, uint64_t pos,
+		  uint64_t end);
+/* Undo the accounting of r (a range refused or a region not committed). */
+void svm_copy_unaccount(struct svm_copy *c, uint64_t copied, uint64_t skipped,
+			const uint64_t *by_mode);
+/* Call the progress function (at most every 0.1 s unless force). */
+void svm_copy_report_progress(struct svm_copy *c, bool force);
+/* Build the chain of backends of c->opts.mode. */
+void svm_copy_build_chain(struct svm_copy *c);
+
+/* Hot copy (svm-copy-hot.c). */
+/* Match the pairs to the dm device's svmotion segments; -errno + err. */
+int svm_hot_prepare(struct svm_copy *c, const struct stat *sst,
+		    const struct stat *dst, char *err, size_t errlen);
+/* Copy every pair region by region under lock/commit; 0 or -errno. */
+int svm_hot_run(struct svm_copy *c);
+void svm_hot_free(struct svm_copy *c);
+
 double svm_copy_now(void);
 bool svm_copy_is_cancelled(struct svm_copy *c);
 /* Account bytes copied/skipped by r's backend; may call the progress fn. */

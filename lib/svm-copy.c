@@ -27,6 +27,8 @@
 #define MAX_IN_FLIGHT	(1ULL << 30)	/* qd x io_size, bytes of buffers */
 #define ZERO_BLOCK	4096	/* granularity of zero detection */
 #define RANGE_BYTES	(64ULL << 20)	/* unit of fallback between backends */
+#define MAX_REGION_BYTES (1ULL << 30)
+#define MAX_REGIONS_IN_FLIGHT 64
 
 const char *svm_copy_mode_name(enum svm_copy_mode m)
 {
@@ -94,7 +96,11 @@ int svm_copy_fail(struct svm_copy *c, int err, uint64_t off, const char *fmt, ..
 
 bool svm_copy_is_cancelled(struct svm_copy *c)
 {
-	return atomic_load(&c->cancelled) != 0;
+	if (atomic_load(&c->cancelled))
+		return true;
+	/* a hot copy worker also stops when its coordinator does */
+	return c->parent && (atomic_load(&c->parent->cancelled) ||
+			     atomic_load(&c->parent->stop));
 }
 
 void svm_copy_cancel(struct svm_copy *c)
@@ -109,7 +115,7 @@ void svm_copy_cancel(struct svm_copy *c)
 	}
 }
 
-static void report_progress(struct svm_copy *c, bool force)
+void svm_copy_report_progress(struct svm_copy *c, bool force)
 {
 	struct svm_copy_progress p;
 	double now;
@@ -121,8 +127,12 @@ static void report_progress(struct svm_copy *c, bool force)
 		return;
 	c->last_progress = now;
 	p.bytes_total = c->total;
+	if (c->hot)	/* workers account under mu */
+		pthread_mutex_lock(&c->mu);
 	p.bytes_copied = c->res->bytes_copied;
 	p.bytes_skipped = c->res->bytes_skipped;
+	if (c->hot)
+		pthread_mutex_unlock(&c->mu);
 	p.bytes_done = p.bytes_copied + p.bytes_skipped;
 	p.elapsed = now - c->t0;
 	c->opts.progress(&p, c->opts.opaque);
@@ -131,20 +141,50 @@ static void report_progress(struct svm_copy *c, bool force)
 void svm_copy_account(struct svm_copy *c, struct svm_range *r,
 		      enum svm_copy_mode mode, uint64_t copied, uint64_t skipped)
 {
+	struct svm_copy *pc = c->parent;
+
 	r->copied += copied;
 	r->skipped += skipped;
 	c->res->bytes_copied += copied;
 	c->res->bytes_skipped += skipped;
 	c->res->bytes_by_mode[mode] += copied;
-	report_progress(c, false);
+	if (pc) {
+		pthread_mutex_lock(&pc->mu);
+		pc->res->bytes_copied += copied;
+		pc->res->bytes_skipped += skipped;
+		pc->res->bytes_by_mode[mode] += copied;
+		pthread_mutex_unlock(&pc->mu);
+	}
+	svm_copy_report_progress(c, false);
+}
+
+void svm_copy_unaccount(struct svm_copy *c, uint64_t copied, uint64_t skipped,
+			const uint64_t *by_mode)
+{
+	struct svm_copy *pc = c->parent;
+	int m;
+
+	c->res->bytes_copied -= copied;
+	c->res->bytes_skipped -= skipped;
+	for (m = 0; m < SVM_MODE_COUNT; m++)
+		c->res->bytes_by_mode[m] -= by_mode[m];
+	if (pc) {
+		pthread_mutex_lock(&pc->mu);
+		pc->res->bytes_copied -= copied;
+		pc->res->bytes_skipped -= skipped;
+		for (m = 0; m < SVM_MODE_COUNT; m++)
+			pc->res->bytes_by_mode[m] -= by_mode[m];
+		pthread_mutex_unlock(&pc->mu);
+	}
 }
 
 static void unaccount(struct svm_copy *c, struct svm_range *r,
 		      enum svm_copy_mode mode)
 {
-	c->res->bytes_copied -= r->copied;
-	c->res->bytes_skipped -= r->skipped;
-	c->res->bytes_by_mode[mode] -= r->copied;
+	uint64_t by_mode[SVM_MODE_COUNT] = { 0 };
+
+	by_mode[mode] = r->copied;
+	svm_copy_unaccount(c, r->copied, r->skipped, by_mode);
 	r->copied = r->skipped = 0;
 }
 
@@ -155,12 +195,13 @@ int svm_copy_throttle(struct svm_copy *c, uint64_t n)
 
 	if (svm_copy_is_cancelled(c))
 		return -ECANCELED;
-	if (!c->opts.rate_limit) {
-		c->rate_bytes += n;
-		return 0;
-	}
-	due = c->t0 + (double)c->rate_bytes / c->opts.rate_limit;
+	if (c->mu_inited)
+		pthread_mutex_lock(&c->mu);
+	due = c->opts.rate_limit ? c->t0 + (double)c->rate_bytes / c->opts.rate_limit
+				 : 0;
 	c->rate_bytes += n;
+	if (c->mu_inited)
+		pthread_mutex_unlock(&c->mu);
 	for (;;) {
 		now = svm_copy_now();
 		if (now >= due)
@@ -606,7 +647,7 @@ static bool overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 	return a < b + blen && b < a + alen;
 }
 
-static void build_chain(struct svm_copy *c)
+void svm_copy_build_chain(struct svm_copy *c)
 {
 	unsigned int n = 0;
 
@@ -641,6 +682,7 @@ int svm_copy_new(struct svm_copy **out, const struct svm_copy_opts *opts,
 	struct svm_copy *c;
 	struct stat *sst = NULL, *dst = NULL;
 	size_t i, j;
+	unsigned int k;
 	int ret = -EINVAL;
 
 	*out = NULL;
@@ -650,11 +692,6 @@ int svm_copy_new(struct svm_copy **out, const struct svm_copy_opts *opts,
 		seterr(err, errlen, "no extent pairs to copy");
 		return -EINVAL;
 	}
-	if (opts->dm_name) {
-		seterr(err, errlen, "%s: hot copy is not implemented yet",
-		       opts->dm_name);
-		return -ENOTSUP;
-	}
 	if ((unsigned int)opts->mode >= SVM_MODE_COUNT ||
 	    (unsigned int)opts->format > SVM_FORMAT_THICK_EAGER) {
 		seterr(err, errlen, "unknown mode or format");
@@ -663,6 +700,18 @@ int svm_copy_new(struct svm_copy **out, const struct svm_copy_opts *opts,
 	if (opts->io_size > MAX_IO_SIZE || (opts->io_size && opts->io_size % 4096)) {
 		seterr(err, errlen, "io_size %u: must be a multiple of 4096 up to %u",
 		       opts->io_size, MAX_IO_SIZE);
+		return -EINVAL;
+	}
+	if (opts->region_bytes && (opts->region_bytes % 4096 ||
+				   opts->region_bytes > MAX_REGION_BYTES)) {
+		seterr(err, errlen,
+		       "region size %llu: must be a multiple of 4096 up to %llu",
+		       (unsigned long long)opts->region_bytes, MAX_REGION_BYTES);
+		return -EINVAL;
+	}
+	if (opts->regions_in_flight > MAX_REGIONS_IN_FLIGHT) {
+		seterr(err, errlen, "regions in flight %u: at most %u",
+		       opts->regions_in_flight, MAX_REGIONS_IN_FLIGHT);
 		return -EINVAL;
 	}
 	if (opts->queue_depth > MAX_QD) {
@@ -704,6 +753,9 @@ int svm_copy_new(struct svm_copy **out, const struct svm_copy_opts *opts,
 	c->cancel_fd = -1;
 	c->qd = opts->queue_depth ? opts->queue_depth : DEFAULT_QD;
 	c->io_size = opts->io_size ? opts->io_size : DEFAULT_IO_SIZE;
+	c->range_bytes = opts->region_bytes ? opts->region_bytes : RANGE_BYTES;
+	if (pthread_mutex_init(&c->mu, NULL) == 0)
+		c->mu_inited = true;
 	c->pairs = calloc(nr_pairs, sizeof(*c->pairs));
 	sst = calloc(nr_pairs, sizeof(*sst));
 	dst = calloc(nr_pairs, sizeof(*dst));
@@ -728,7 +780,7 @@ int svm_copy_new(struct svm_copy **out, const struct svm_copy_opts *opts,
 		seterr(err, errlen, "eventfd: %s", strerror(errno));
 		goto fail;
 	}
-	build_chain(c);
+	svm_copy_build_chain(c);
 
 	for (i = 0; i < nr_pairs; i++) {
 		struct svm_pair *p = &c->pairs[i];
@@ -794,14 +846,17 @@ int svm_copy_new(struct svm_copy **out, const struct svm_copy_opts *opts,
 			}
 		}
 	}
+	if (c->opts.dm_name) {
+		ret = svm_hot_prepare(c, sst, dst, err, errlen);
+		if (ret)
+			goto fail;
+	}
 	/* Modes without buffered fallback: refuse up front what they can't take. */
 	if (c->opts.mode == SVM_MODE_FAST || c->opts.mode == SVM_MODE_XCOPY) {
 		for (i = 0; i < nr_pairs; i++) {
 			struct svm_pair *p = &c->pairs[i];
 			char why[160] = "";
 			bool any = false;
-			unsigned int k;
-
 			for (k = 0; k < c->chain_len && !any; k++)
 				any = !c->chain[k]->applies(c, p, p->ext.src.offset,
 							    p->ext.src.length,
@@ -815,6 +870,9 @@ int svm_copy_new(struct svm_copy **out, const struct svm_copy_opts *opts,
 			}
 		}
 	}
+	/* the hot workers have backends of their own */
+	for (k = 0; c->opts.dm_name && k < c->chain_len; k++)
+		c->chain[k]->fini(c);
 	free(sst);
 	free(dst);
 	*out = c;
@@ -835,7 +893,8 @@ void svm_copy_free(struct svm_copy *c)
 		return;
 	for (k = 0; k < c->chain_len; k++)
 		c->chain[k]->fini(c);
-	for (i = 0; c->pairs && i < c->nr_pairs; i++) {
+	svm_hot_free(c);
+	for (i = 0; !c->borrowed && c->pairs && i < c->nr_pairs; i++) {
 		struct svm_pair *p = &c->pairs[i];
 
 		if (p->src_fd >= 0)
@@ -847,8 +906,10 @@ void svm_copy_free(struct svm_copy *c)
 		if (p->dst_dfd >= 0)
 			close(p->dst_dfd);
 	}
-	if (c->cancel_fd >= 0)
+	if (c->cancel_fd >= 0 && !c->borrowed)
 		close(c->cancel_fd);
+	if (c->mu_inited)
+		pthread_mutex_destroy(&c->mu);
 	free(c->pairs);
 	free(c->zeros);
 	free(c);
@@ -909,7 +970,7 @@ static int copy_segment(struct svm_copy *c, struct svm_pair *p, uint64_t off,
 		return svm_copy_zero(c, &r, off, len);
 	}
 	while (len) {
-		uint64_t n = len < RANGE_BYTES ? len : RANGE_BYTES;
+		uint64_t n = len < c->range_bytes ? len : c->range_bytes;
 
 		ret = copy_range(c, p, off, n);
 		if (ret)
@@ -940,6 +1001,29 @@ static int copy_pair(struct svm_copy *c, struct svm_pair *p)
 					     ret == -ENOSPC ? " (destination out of space)" : "");
 		}
 	}
+	ret = svm_copy_span(c, p, pos, end);
+	if (ret)
+		return ret;
+	/* A file destination ends at least at its extent's end. */
+	if (!p->dst_blk) {
+		struct stat st;
+
+		if (fstat(p->dst_fd, &st) == 0 && (uint64_t)st.st_size < dend &&
+		    ftruncate(p->dst_fd, dend)) {
+			ret = -errno;
+			return svm_copy_fail(c, ret, end, "extending %s to %llu: %s",
+					     p->ext.dst.path, (unsigned long long)dend,
+					     strerror(-ret));
+		}
+	}
+	return 0;
+}
+
+int svm_copy_span(struct svm_copy *c, struct svm_pair *p, uint64_t pos,
+		  uint64_t end)
+{
+	int ret;
+
 	while (pos < end) {
 		off_t data = -1, hole;
 
@@ -969,18 +1053,6 @@ static int copy_pair(struct svm_copy *c, struct svm_pair *p)
 			return ret;
 		pos = hole;
 	}
-	/* A file destination ends at least at its extent's end. */
-	if (!p->dst_blk) {
-		struct stat st;
-
-		if (fstat(p->dst_fd, &st) == 0 && (uint64_t)st.st_size < dend &&
-		    ftruncate(p->dst_fd, dend)) {
-			ret = -errno;
-			return svm_copy_fail(c, ret, end, "extending %s to %llu: %s",
-					     p->ext.dst.path, (unsigned long long)dend,
-					     strerror(-ret));
-		}
-	}
 	return 0;
 }
 
@@ -994,7 +1066,9 @@ int svm_copy_run(struct svm_copy *c, struct svm_copy_result *res)
 	c->t0 = svm_copy_now();
 	c->last_progress = 0;
 	c->rate_bytes = 0;
-	for (i = 0; i < c->nr_pairs && !ret; i++)
+	if (c->hot)
+		ret = svm_hot_run(c);
+	for (i = 0; !c->hot && i < c->nr_pairs && !ret; i++)
 		ret = copy_pair(c, &c->pairs[i]);
 	for (i = 0; i < c->nr_pairs && !ret; i++) {
 		struct svm_pair *p = &c->pairs[i];
@@ -1025,7 +1099,7 @@ int svm_copy_run(struct svm_copy *c, struct svm_copy_result *res)
 	res->mode_used = best;
 	if (ret && !res->error)
 		res->error = ret;
-	report_progress(c, true);
+	svm_copy_report_progress(c, true);
 	c->res = NULL;
 	return ret;
 }

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * svm-copy.h - libsvmotion: the data mover (issue 3; cold copies done,
- * hot copy not yet).
+ * svm-copy.h - libsvmotion: the data mover.
  *
  * Copies source extents to destination extents (files or block devices;
  * several extent pairs per copy), cold (no target) or hot (coordinated with
@@ -23,10 +22,28 @@
  * xcopy = xcopy, copy_file_range, io_uring; fast = copy_file_range, io_uring;
  * buffered = buffered. A backend that refuses a range (not aligned, no
  * O_DIRECT, EINVAL/EOPNOTSUPP/EXDEV/ENOSYS from the kernel) hands it, from its
- * start, to the next backend of the chain (ranges of at most 64 MiB).
+ * start, to the next backend of the chain (ranges of at most region_bytes,
+ * default 64 MiB).
  *
- * Status: cold copies (opts.dm_name == NULL) only; hot copy returns
- * -ENOTSUP from svm_copy_new().
+ * Hot copy (opts.dm_name set): the pairs are segments of a live dm-svmotion
+ * device (Documentation/dm-svmotion.rst) that a guest keeps writing. Each
+ * pair must be exactly one svmotion segment of the device's table: its
+ * source and destination block devices and offsets and its length (the
+ * library reads the table and refuses a pair that matches no segment, and
+ * a segment that has failed, is partly COPIED already or has regions locked
+ * by another mover; a SYNCED segment has nothing left to copy). The copy
+ * then runs region by region: several worker threads (regions_in_flight)
+ * each lock one region (the "lock" message), copy it through the mode's
+ * chain, make it durable in order with the guest's later mirrored writes
+ * (O_DIRECT writes are; page-cache writes are written back first), and
+ * commit it; a region is locked only while its own copy runs, and every
+ * error path unlocks it. A guest write into a locked region waits in the
+ * target until the commit, then goes to both sides. A lock revoked under
+ * the copy (device suspended, lock timeout) makes the commit fail: the
+ * region is copied again, up to 5 times in a row. Source pages of the page
+ * cache are dropped before a region is read (the guest's writes reach the
+ * source device underneath it). Progress and bytes count committed regions
+ * only once the copy ends (a region given up is subtracted again).
  *
  * Sources: regular files (holes found with SEEK_DATA/SEEK_HOLE) or block
  * devices (all data). Destinations: regular files (created if missing, grown
@@ -114,13 +131,24 @@ struct svm_copy_opts {
 					 * running svm_copy_run() */
 	void *opaque;
 	/*
-	 * Hot copy (not implemented yet: svm_copy_new() returns -ENOTSUP):
-	 * when dm_name is set, the pairs are copied region by region
-	 * through the lock/commit protocol of the dm-svmotion segment starting
-	 * at dm_seg_start; region_bytes comes from the target's status.
+	 * Region size in bytes: the unit handed to one backend at a time (and
+	 * the unit of fallback between backends); in a hot copy, the unit
+	 * locked, copied and committed at once, a multiple of the target's
+	 * region size. 0: 64 MiB cold, the target's region size hot. A
+	 * multiple of 4096, at most 1 GiB.
+	 */
+	uint64_t region_bytes;
+	/*
+	 * Hot copy: regions locked and copied at once, each by its own worker
+	 * thread; 0: enough regions to keep queue_depth I/Os in flight (at
+	 * least 2, at most 16). At most 64.
+	 */
+	unsigned int regions_in_flight;
+	/*
+	 * Hot copy: the dm-svmotion device (name, as in /dev/mapper/<name>)
+	 * whose segments the pairs are; NULL for a cold copy.
 	 */
 	const char *dm_name;
-	uint64_t dm_seg_start;		/* sectors */
 };
 
 struct svm_copy_result {
@@ -138,6 +166,9 @@ struct svm_copy_result {
 					 * done (all of the failing pair before
 					 * it is on the destination) */
 	char message[256];		/* the failure, in words */
+	/* hot copy */
+	uint64_t regions_committed;	/* regions (of region_bytes) committed */
+	uint64_t regions_recopied;	/* copies redone: lock revoked under them */
 };
 
 struct svm_copy;
@@ -156,7 +187,11 @@ struct svm_copy;
  *             not aligned to both ends' O_DIRECT alignment (logical block
  *             size) or an end that cannot be opened with O_DIRECT;
  *   -ENOSPC   a block device destination smaller than its extent;
- *   -ENOTSUP  opts->dm_name set: hot copy is not implemented yet;
+ *   hot copy: -EINVAL a pair that is not exactly one svmotion segment of
+ *             opts->dm_name (or a region_bytes that is not a multiple of
+ *             its region size), -ENXIO no such device or no svmotion
+ *             segment in its table, -EIO a failed segment, -EBUSY a
+ *             segment partly COPIED already or with regions locked;
  *   -errno    of a failed open()/fstat().
  */
 int svm_copy_new(struct svm_copy **out, const struct svm_copy_opts *opts,

@@ -442,3 +442,109 @@ int svm_dm_status(const char *dev, struct svm_seg_status *segs, size_t max,
 	dm_task_destroy(dmt);
 	return ret ? ret : n;
 }
+
+/* Strict decimal token into *v (max: the largest value allowed). */
+static bool tok_u64(const char *t, uint64_t max, uint64_t *v)
+{
+	char *end;
+
+	if (!t || *t < '0' || *t > '9')
+		return false;
+	errno = 0;
+	*v = strtoull(t, &end, 10);
+	return !errno && !*end && *v <= max;
+}
+
+/* "<major>:<minor>" */
+static bool tok_dev(char *t, unsigned int *maj, unsigned int *min)
+{
+	char *colon = t ? strchr(t, ':') : NULL;
+	uint64_t a, b;
+
+	if (!colon)
+		return false;
+	*colon = '\0';
+	if (!tok_u64(t, 0xfff, &a) || !tok_u64(colon + 1, 0xfffff, &b))
+		return false;
+	*maj = a;
+	*min = b;
+	return true;
+}
+
+/* One svmotion table line's params into *t (start and len already set). */
+static int parse_table_params(const char *dev, const char *params,
+			      struct svm_seg_table *t, char *err, size_t errlen)
+{
+	char buf[512], *tok[9], *save = NULL, *s;
+	uint64_t nfeat = 0, ms = 0;
+	size_t n = 0;
+	bool ok;
+
+	if (strlen(params) >= sizeof(buf))
+		goto bad;
+	strcpy(buf, params);
+	for (s = strtok_r(buf, " ", &save); s && n < 9;
+	     s = strtok_r(NULL, " ", &save))
+		tok[n++] = s;
+	if (s || (n != 5 && n != 8))
+		goto bad;
+	ok = tok_dev(tok[0], &t->src_major, &t->src_minor) &&
+	     tok_u64(tok[1], UINT64_MAX, &t->src_start) &&
+	     tok_dev(tok[2], &t->dst_major, &t->dst_minor) &&
+	     tok_u64(tok[3], UINT64_MAX, &t->dst_start) &&
+	     tok_u64(tok[4], SVM_REGION_SECTORS_MAX, &t->region_sectors);
+	if (ok && n == 8)
+		ok = tok_u64(tok[5], 2, &nfeat) && nfeat == 2 &&
+		     strcmp(tok[6], "lock_timeout_ms") == 0 &&
+		     tok_u64(tok[7], 600000, &ms);
+	if (!ok)
+		goto bad;
+	t->lock_timeout_ms = (unsigned int)ms;
+	return 0;
+bad:
+	svm_set_err(err, errlen,
+		    "svm-dm: table %s: unexpected svmotion table \"%.200s\"",
+		    dev, params);
+	return -EPROTO;
+}
+
+int svm_dm_table(const char *dev, struct svm_seg_table *segs, size_t max,
+		 char *err, size_t errlen)
+{
+	struct svm_seg_table t;
+	struct dm_info info;
+	char *type, *params;
+	uint64_t start, len;
+	struct dm_task *dmt;
+	void *next = NULL;
+	char what[128];
+	int n = 0, ret;
+
+	ret = task_new(DM_DEVICE_TABLE, "table", dev, &dmt, err, errlen);
+	if (ret)
+		return ret;
+	snprintf(what, sizeof(what), "table %s", dev);
+	ret = run_task(dmt, what, err, errlen);
+	if (!ret && (!dm_task_get_info(dmt, &info) || !info.exists)) {
+		svm_set_err(err, errlen, "svm-dm: table %s: no such device", dev);
+		ret = -ENXIO;
+	}
+	while (!ret) {
+		next = dm_get_next_target(dmt, next, &start, &len, &type,
+					  &params);
+		if (type && strcmp(type, SVM_TARGET_NAME) == 0) {
+			memset(&t, 0, sizeof(t));
+			t.start = start;
+			t.len = len;
+			ret = parse_table_params(dev, params ? params : "",
+						 &t, err, errlen);
+			if (!ret && (size_t)n < max)
+				segs[n] = t;
+			n++;
+		}
+		if (!next)
+			break;
+	}
+	dm_task_destroy(dmt);
+	return ret ? ret : n;
+}

@@ -120,6 +120,30 @@ int svm_dm_status(const char *dev, struct svm_seg_status *segs, size_t max,
 		  char *err, size_t errlen);
 
 /*
+ * The table of one svmotion segment (DM_DEVICE_TABLE), as the kernel
+ * reports it: devices as major:minor, offsets and sizes in sectors.
+ */
+struct svm_seg_table {
+	uint64_t start;		/* segment start sector in the device */
+	uint64_t len;		/* segment length in sectors */
+	unsigned int src_major, src_minor;
+	uint64_t src_start;	/* sector of the segment in the source */
+	unsigned int dst_major, dst_minor;
+	uint64_t dst_start;	/* sector of the segment in the destination */
+	uint64_t region_sectors;
+	unsigned int lock_timeout_ms;	/* 0: not given (the target's default) */
+};
+
+/*
+ * Read the live table of device dev and parse its svmotion targets, in table
+ * order, into segs[0..max-1] (other targets are skipped).  Returns the
+ * number of svmotion segments (which may exceed max) or a negative errno;
+ * a table line that does not parse is -EPROTO.
+ */
+int svm_dm_table(const char *dev, struct svm_seg_table *segs, size_t max,
+		 char *err, size_t errlen);
+
+/*
  * Send message msg to the target at sector (a segment's start sector) of
  * device dev (DM_DEVICE_TARGET_MSG, "dmsetup message dev sector msg").
  * The target's reply, if any, is copied to reply (replylen bytes; reply may

@@ -64,9 +64,23 @@ static void test_arguments(const char *src)
 	ok(ret == -EINVAL, "no pairs refused: %s", err);
 	o.dm_name = "svm-test";
 	ret = new_fails(&o, &p, 1, err, sizeof(err));
-	ok(ret == -ENOTSUP && strstr(err, "hot copy is not implemented yet"),
-	   "hot copy refused: %s", err);
+	ok(ret == -EINVAL && strstr(err, "must be block devices"),
+	   "hot copy of files refused: %s", err);
 	o.dm_name = NULL;
+	o.region_bytes = 1000;
+	ret = new_fails(&o, &p, 1, err, sizeof(err));
+	ok(ret == -EINVAL && strstr(err, "region size 1000"),
+	   "region size 1000 refused: %s", err);
+	o.region_bytes = 2ULL << 30;
+	ret = new_fails(&o, &p, 1, err, sizeof(err));
+	ok(ret == -EINVAL && strstr(err, "region size"),
+	   "region size 2 GiB refused: %s", err);
+	o.region_bytes = 0;
+	o.regions_in_flight = 65;
+	ret = new_fails(&o, &p, 1, err, sizeof(err));
+	ok(ret == -EINVAL && strstr(err, "regions in flight 65"),
+	   "65 regions in flight refused: %s", err);
+	o.regions_in_flight = 0;
 	o.io_size = 1000;
 	ret = new_fails(&o, &p, 1, err, sizeof(err));
 	ok(ret == -EINVAL && strstr(err, "io_size"), "io_size 1000 refused: %s", err);
@@ -333,7 +347,7 @@ int main(void)
 
 	cu_setup();
 	atexit(teardown);
-	tap_plan(6 + 1 + 2 + 4 + 2 + 4 + LOOP_TESTS + 2);
+	tap_plan(9 + 1 + 2 + 4 + 2 + 4 + LOOP_TESTS + 2);
 	dense = cu_path("dense");
 	holey = cu_path("holey");
 	cu_make_file(dense, 8 * MiB, MiB, false, 10, 0, 0);

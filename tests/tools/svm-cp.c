@@ -1,18 +1,24 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * svm-cp - copy extents with the libsvmotion data mover (cold copies).
+ * svm-cp - copy extents with the libsvmotion data mover.
  *
  *   svm-cp [-v] [--mode auto|xcopy|fast|buffered]
  *          [--format same|thin|thick-lazy|thick-eager] [--qd N]
- *          [--io-size BYTES] [--rate BYTES_PER_S]
- *          SRC[:OFF:LEN] DST[:OFF:LEN] [SRC[:OFF:LEN] DST[:OFF:LEN]]...
+ *          [--io-size BYTES] [--rate BYTES_PER_S] [--region BYTES]
+ *          [--regions N] [--hot DM_NAME]
+ *          [SRC[:OFF:LEN] DST[:OFF:LEN]]...
+ *
+ * --hot copies the segments of a live dm-svmotion device through its
+ * lock/commit protocol; without extent pairs, the pairs are the device's
+ * svmotion segments as its table maps them (devices found through
+ * /sys/dev/block/MAJ:MIN/uevent).
  *
  * Without :OFF:LEN a source is copied whole (from 0, its size) and a
  * destination gets the source's length at offset 0. Sizes take K/M/G
  * suffixes (powers of 1024). -v prints progress on stderr. Prints one summary
  * line on stdout:
  *   copied=N skipped=N mode=M fast=N buffered=N xcopy=N libaio=0|1
- *   elapsed=S MiB/s=R
+ *   elapsed=S MiB/s=R regions=N recopied=N
  * Exit status 0 on success, 1 on failure (the message on stderr).
  */
 #include <errno.h>
@@ -28,6 +34,7 @@
 #include <unistd.h>
 
 #include "svm-copy.h"
+#include "svm-dm.h"
 
 static struct svm_copy *g_copy;
 
@@ -103,6 +110,71 @@ static int parse_extent(char *arg, struct svm_extent *e, bool *has_range)
 	return 0;
 }
 
+/* /dev/<DEVNAME> of block device maj:min, from sysfs (no udev needed). */
+static char *dev_path(unsigned int maj, unsigned int min)
+{
+	char path[64], line[256], *res = NULL;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/uevent", maj, min);
+	f = fopen(path, "r");
+	if (!f)
+		return NULL;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "DEVNAME=", 8)) {
+			line[strcspn(line, "\n")] = 0;
+			if (asprintf(&res, "/dev/%s", line + 8) < 0)
+				res = NULL;
+			break;
+		}
+	fclose(f);
+	return res;
+}
+
+/* The pairs of every svmotion segment of dm device name. */
+static int pairs_from_table(const char *name, struct svm_extent_pair **out,
+			    size_t *nout)
+{
+	struct svm_seg_table *t;
+	struct svm_extent_pair *pp;
+	char err[256];
+	int n, i;
+
+	n = svm_dm_table(name, NULL, 0, err, sizeof(err));
+	if (n <= 0) {
+		if (n)
+			fprintf(stderr, "%s\n", err);
+		else
+			fprintf(stderr, "svm-cp: %s has no svmotion segment\n", name);
+		return -1;
+	}
+	t = calloc(n, sizeof(*t));
+	pp = calloc(n, sizeof(*pp));
+	if (!t || !pp || svm_dm_table(name, t, n, err, sizeof(err)) != n) {
+		fprintf(stderr, "svm-cp: reading the table of %s failed\n", name);
+		free(t);
+		free(pp);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		pp[i].src.path = dev_path(t[i].src_major, t[i].src_minor);
+		pp[i].dst.path = dev_path(t[i].dst_major, t[i].dst_minor);
+		if (!pp[i].src.path || !pp[i].dst.path) {
+			fprintf(stderr, "svm-cp: no device node for %u:%u or %u:%u\n",
+				t[i].src_major, t[i].src_minor, t[i].dst_major,
+				t[i].dst_minor);
+			return -1;	/* exits: the memory goes with it */
+		}
+		pp[i].src.offset = t[i].src_start * 512;
+		pp[i].dst.offset = t[i].dst_start * 512;
+		pp[i].src.length = pp[i].dst.length = t[i].len * 512;
+	}
+	free(t);
+	*out = pp;
+	*nout = n;
+	return 0;
+}
+
 static void progress(const struct svm_copy_progress *p, void *opaque)
 {
 	(void)opaque;
@@ -137,7 +209,8 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: svm-cp [-v] [--mode auto|xcopy|fast|buffered] [--format same|thin|thick-lazy|thick-eager]\n"
-		"              [--qd N] [--io-size B] [--rate B] SRC[:OFF:LEN] DST[:OFF:LEN]...\n");
+		"              [--qd N] [--io-size B] [--rate B] [--region B] [--regions N]\n"
+		"              [--hot DM_NAME] [SRC[:OFF:LEN] DST[:OFF:LEN]]...\n");
 	exit(2);
 }
 
@@ -150,6 +223,9 @@ int main(int argc, char **argv)
 		{ "io-size", required_argument, NULL, 'i' },
 		{ "rate", required_argument, NULL, 'r' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "region", required_argument, NULL, 'R' },
+		{ "regions", required_argument, NULL, 'n' },
+		{ "hot", required_argument, NULL, 'H' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct svm_copy_opts opts = { 0 };
@@ -193,19 +269,37 @@ int main(int argc, char **argv)
 		case 'v':
 			opts.progress = progress;
 			break;
+		case 'R':
+			if (parse_size(optarg, &v))
+				usage();
+			opts.region_bytes = v;
+			break;
+		case 'n':
+			if (parse_size(optarg, &v) || v > 4096)
+				usage();
+			opts.regions_in_flight = v;
+			break;
+		case 'H':
+			opts.dm_name = optarg;
+			break;
 		default:
 			usage();
 		}
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc < 2 || argc % 2)
+	if ((argc < 2 && !(opts.dm_name && !argc)) || argc % 2)
 		usage();
 	n = argc / 2;
-	pairs = calloc(n, sizeof(*pairs));
+	if (!n) {
+		if (pairs_from_table(opts.dm_name, &pairs, &n))
+			return 1;
+	} else {
+		pairs = calloc(n, sizeof(*pairs));
+	}
 	if (!pairs)
 		return 1;
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < (size_t)argc / 2; i++) {
 		bool sr, dr;
 
 		if (parse_extent(argv[2 * i], &pairs[i].src, &sr) ||
@@ -234,7 +328,7 @@ int main(int argc, char **argv)
 	ret = svm_copy_run(g_copy, &res);
 	if (opts.progress)
 		fputc('\n', stderr);
-	printf("copied=%llu skipped=%llu mode=%s fast=%llu buffered=%llu xcopy=%llu libaio=%d elapsed=%.3f MiB/s=%.1f\n",
+	printf("copied=%llu skipped=%llu mode=%s fast=%llu buffered=%llu xcopy=%llu libaio=%d elapsed=%.3f MiB/s=%.1f regions=%llu recopied=%llu\n",
 	       (unsigned long long)res.bytes_copied,
 	       (unsigned long long)res.bytes_skipped,
 	       svm_copy_mode_name(res.mode_used),
@@ -243,7 +337,9 @@ int main(int argc, char **argv)
 	       (unsigned long long)res.bytes_by_mode[SVM_MODE_XCOPY],
 	       res.libaio_fallback, res.elapsed,
 	       res.elapsed > 0 ? (res.bytes_copied + res.bytes_skipped) /
-				 res.elapsed / 1048576.0 : 0.0);
+				 res.elapsed / 1048576.0 : 0.0,
+	       (unsigned long long)res.regions_committed,
+	       (unsigned long long)res.regions_recopied);
 	if (ret)
 		fprintf(stderr, "%s (error at source offset %llu)\n", res.message,
 			(unsigned long long)res.error_offset);
@@ -252,6 +348,12 @@ int main(int argc, char **argv)
 
 		g_copy = NULL;
 		svm_copy_free(c);
+	}
+	if (!argc) {
+		for (i = 0; i < n; i++) {
+			free((char *)pairs[i].src.path);
+			free((char *)pairs[i].dst.path);
+		}
 	}
 	free(pairs);
 	return ret ? 1 : 0;

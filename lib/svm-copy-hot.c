@@ -1,0 +1,595 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * svm-copy-hot.c - libsvmotion: hot copy, region by region under the
+ * lock/commit protocol of a live dm-svmotion device. See svm-copy.h ("Hot
+ * copy") and Documentation/dm-svmotion.rst.
+ *
+ * The thread that calls svm_copy_run() is the coordinator: it starts the
+ * workers and reports progress until they end. Each worker owns a child
+ * svm_copy (backends of its own, pairs copied, fds borrowed) and loops:
+ * claim the next unit (region_bytes of one pair), throttle, lock it, copy
+ * it through the chain, write back what went through the page cache, commit.
+ * A unit is locked only while its own copy runs; every error path unlocks.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "svm-copy-int.h"
+#include "svm-dm.h"
+
+#define MAX_RECOPY		5	/* commits refused in a row for one unit */
+#define LOCK_RETRY_SECONDS	30	/* a lock refused with EBUSY is retried */
+#define LOCK_RETRY_MS_MIN	5	/* first wait after a refusal, doubling */
+#define LOCK_RETRY_MS_MAX	250
+#define MAX_AUTO_WORKERS	16
+
+struct hot_worker {
+	struct svm_copy *kid;
+	struct svm_copy_result kres;	/* the child's own result */
+	pthread_t thread;
+	bool started;
+};
+
+/* Hot copy state of a coordinator (c->hot). */
+struct svm_hot {
+	unsigned int nworkers;
+	struct hot_worker *w;
+	/* Under the coordinator's mu: */
+	size_t next_pair;	/* the next unit to claim: pair ... */
+	uint64_t next_unit;	/* ... and unit in it */
+	bool undone;		/* a unit was given up: the lowest one is */
+	size_t undone_pair;
+	uint64_t undone_off;	/* absolute source offset */
+	unsigned int running;	/* workers not finished; cond signalled at 0 */
+	pthread_cond_t cond;
+	bool cond_inited;
+};
+
+static uint64_t unit_bytes(const struct svm_copy *c, const struct svm_pair *p)
+{
+	return c->opts.region_bytes ? c->opts.region_bytes : p->seg_region_bytes;
+}
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (!err || !errlen)
+		return;
+	n = snprintf(err, errlen, "svm-copy: ");
+	if (n < 0 || (size_t)n >= errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err + n, errlen - n, fmt, ap);
+	va_end(ap);
+}
+
+int svm_hot_prepare(struct svm_copy *c, const struct stat *sst,
+		    const struct stat *dst, char *err, size_t errlen)
+{
+	const char *name = c->opts.dm_name;
+	struct svm_seg_table *tab = NULL;
+	struct svm_seg_status *st = NULL;
+	struct svm_hot *h = NULL;
+	uint64_t units = 0, maxunit = 0, ios;
+	bool *used = NULL;
+	int n, ns, ret;
+	size_t i, j;
+
+	for (i = 0; i < c->nr_pairs; i++) {
+		if (!c->pairs[i].src_blk || !c->pairs[i].dst_blk) {
+			set_err(err, errlen,
+				"hot copy: %s and %s must be block devices (the devices of a dm-svmotion table)",
+				c->pairs[i].ext.src.path, c->pairs[i].ext.dst.path);
+			return -EINVAL;
+		}
+	}
+	n = svm_dm_table(name, NULL, 0, err, errlen);
+	if (n < 0)
+		return n;
+	if (n == 0) {
+		set_err(err, errlen,
+			"%s has no svmotion segment: a hot copy needs a dm-svmotion device",
+			name);
+		return -ENXIO;
+	}
+	tab = calloc(n, sizeof(*tab));
+	st = calloc(n, sizeof(*st));
+	used = calloc(n, sizeof(*used));
+	h = calloc(1, sizeof(*h));
+	if (!tab || !st || !used || !h) {
+		ret = -ENOMEM;
+		set_err(err, errlen, "out of memory");
+		goto out;
+	}
+	ret = svm_dm_table(name, tab, n, err, errlen);
+	if (ret >= 0)
+		ret = ns = svm_dm_status(name, st, n, err, errlen);
+	if (ret < 0)
+		goto out;
+	if (ns != n) {
+		ret = -EAGAIN;
+		set_err(err, errlen, "%s: its table changed while being read", name);
+		goto out;
+	}
+	for (i = 0; i < c->nr_pairs; i++) {
+		struct svm_pair *p = &c->pairs[i];
+		const struct svm_extent *s = &p->ext.src, *d = &p->ext.dst;
+		const struct svm_seg_table *t = NULL;
+		const struct svm_seg_status *ss;
+		uint64_t rb, ub;
+
+		for (j = 0; j < (size_t)n && !t; j++) {
+			const struct svm_seg_table *x = &tab[j];
+
+			if (!used[j] &&
+			    x->src_major == major(sst[i].st_rdev) &&
+			    x->src_minor == minor(sst[i].st_rdev) &&
+			    x->dst_major == major(dst[i].st_rdev) &&
+			    x->dst_minor == minor(dst[i].st_rdev) &&
+			    x->src_start * 512 == s->offset &&
+			    x->dst_start * 512 == d->offset &&
+			    x->len * 512 == s->length) {
+				t = x;
+				used[j] = true;
+				ss = &st[j];
+			}
+		}
+		if (!t) {
+			ret = -EINVAL;
+			set_err(err, errlen,
+				"pair %zu (%s [%llu, +%llu) -> %s [%llu, +%llu)) is not a svmotion segment of %s: a hot copy copies whole segments as the table maps them",
+				i, s->path, (unsigned long long)s->offset,
+				(unsigned long long)s->length, d->path,
+				(unsigned long long)d->offset,
+				(unsigned long long)d->length, name);
+			goto out;
+		}
+		rb = t->region_sectors * 512;
+		ub = unit_bytes(c, p) ? unit_bytes(c, p) : rb;
+		if (ub % rb) {
+			ret = -EINVAL;
+			set_err(err, errlen,
+				"region size %llu is not a multiple of the region size %llu of %s's segment at sector %llu",
+				(unsigned long long)ub, (unsigned long long)rb,
+				name, (unsigned long long)t->start);
+			goto out;
+		}
+		if (ss->state == SVM_STATE_FAILED) {
+			ret = -EIO;
+			set_err(err, errlen,
+				"%s: the segment at sector %llu has failed (destination I/O error): abort the migration",
+				name, (unsigned long long)t->start);
+			goto out;
+		}
+		if (ss->copying) {
+			ret = -EBUSY;
+			set_err(err, errlen,
+				"%s: %llu regions of the segment at sector %llu are locked by another mover",
+				name, (unsigned long long)ss->copying,
+				(unsigned long long)t->start);
+			goto out;
+		}
+		if (ss->state == SVM_STATE_COPYING && ss->copied) {
+			ret = -EBUSY;
+			set_err(err, errlen,
+				"%s: %llu of %llu regions of the segment at sector %llu are COPIED already: a hot copy starts from a freshly loaded svmotion table",
+				name, (unsigned long long)ss->copied,
+				(unsigned long long)ss->total,
+				(unsigned long long)t->start);
+			goto out;
+		}
+		p->seg_start = t->start;
+		p->seg_region_bytes = rb;
+		p->lock_timeout_ms = t->lock_timeout_ms;
+		p->synced = ss->state == SVM_STATE_SYNCED;
+		p->nr_units = p->synced ? 0 : (s->length + ub - 1) / ub;
+		units += p->nr_units;
+		if (ub > maxunit)
+			maxunit = ub;
+	}
+	/* enough workers to keep queue_depth I/Os in flight */
+	ios = (maxunit + c->io_size - 1) / c->io_size;
+	h->nworkers = c->opts.regions_in_flight;
+	if (!h->nworkers) {
+		h->nworkers = (c->qd + ios - 1) / ios;
+		if (h->nworkers < 2)
+			h->nworkers = 2;
+		if (h->nworkers > MAX_AUTO_WORKERS)
+			h->nworkers = MAX_AUTO_WORKERS;
+	}
+	if (units < h->nworkers)
+		h->nworkers = units ? units : 1;
+	if (pthread_cond_init(&h->cond, NULL) == 0)
+		h->cond_inited = true;
+	c->hot = h;
+	h = NULL;
+	ret = 0;
+out:
+	free(h);
+	free(tab);
+	free(st);
+	free(used);
+	return ret;
+}
+
+void svm_hot_free(struct svm_copy *c)
+{
+	struct svm_hot *h = c->hot;
+
+	if (!h)
+		return;
+	if (h->cond_inited)
+		pthread_cond_destroy(&h->cond);
+	free(h->w);
+	free(h);
+	c->hot = NULL;
+}
+
+/* A worker's child copy: backends of its own, the coordinator's fds. */
+static struct svm_copy *kid_new(struct svm_copy *c, struct svm_copy_result *res,
+				unsigned int qd, uint32_t io_size)
+{
+	struct svm_copy *k = calloc(1, sizeof(*k));
+
+	if (!k)
+		return NULL;
+	k->opts = c->opts;
+	k->opts.progress = NULL;
+	k->opts.rate_limit = 0;		/* the coordinator throttles units */
+	k->opts.dm_name = NULL;
+	k->parent = c;
+	k->borrowed = true;
+	k->cancel_fd = c->cancel_fd;
+	k->qd = qd;
+	k->io_size = io_size;
+	k->range_bytes = c->range_bytes;
+	k->total = c->total;
+	k->t0 = c->t0;
+	k->res = res;
+	k->pairs = malloc(c->nr_pairs * sizeof(*k->pairs));
+	if (!k->pairs || posix_memalign(&k->zeros, 4096, io_size)) {
+		k->zeros = NULL;
+		svm_copy_free(k);
+		return NULL;
+	}
+	memset(k->zeros, 0, io_size);
+	memcpy(k->pairs, c->pairs, c->nr_pairs * sizeof(*k->pairs));
+	k->nr_pairs = c->nr_pairs;
+	svm_copy_build_chain(k);
+	return k;
+}
+
+/* Claim the next unit; false when there is none or the copy stops. */
+static bool claim(struct svm_copy *c, size_t *pi, uint64_t *unit)
+{
+	struct svm_hot *h = c->hot;
+	bool got = false;
+
+	pthread_mutex_lock(&c->mu);
+	while (!svm_copy_is_cancelled(c) && !atomic_load(&c->stop) &&
+	       h->next_pair < c->nr_pairs) {
+		if (h->next_unit < c->pairs[h->next_pair].nr_units) {
+			*pi = h->next_pair;
+			*unit = h->next_unit++;
+			got = true;
+			break;
+		}
+		h->next_pair++;
+		h->next_unit = 0;
+	}
+	pthread_mutex_unlock(&c->mu);
+	return got;
+}
+
+static const char *lock_hint(int ret)
+{
+	switch (ret) {
+	case -EBUSY:
+		return " (still refused after 30 s: the device stays suspended, or another mover holds these regions; see the kernel log)";
+	case -EIO:
+		return " (the target has failed: destination I/O error)";
+	case -ENXIO:
+		return " (the device is gone)";
+	default:
+		return "";
+	}
+}
+
+/* Lock [first, first + count) of p's segment, retrying while refused. */
+static int hot_lock(struct svm_copy *k, struct svm_pair *p, uint64_t first,
+		    uint64_t count, uint64_t off)
+{
+	const char *name = k->parent->opts.dm_name;
+	double give_up = svm_copy_now() + LOCK_RETRY_SECONDS;
+	struct pollfd pfd = { .fd = k->cancel_fd, .events = POLLIN };
+	int ms = LOCK_RETRY_MS_MIN;
+	char err[256];
+	int ret;
+
+	for (;;) {
+		if (svm_copy_is_cancelled(k))
+			return svm_copy_fail(k, -ECANCELED, off, "cancelled");
+		ret = svm_dm_lock(name, p->seg_start, first, count, err,
+				  sizeof(err));
+		if (ret != -EBUSY || svm_copy_now() > give_up)
+			break;
+		/* each refusal is logged by the target: back off */
+		poll(&pfd, 1, ms);
+		ms = ms * 2 > LOCK_RETRY_MS_MAX ? LOCK_RETRY_MS_MAX : ms * 2;
+	}
+	if (ret)
+		return svm_copy_fail(k, ret, off,
+				     "locking regions %llu+%llu of %s's segment at sector %llu: %s%s",
+				     (unsigned long long)first,
+				     (unsigned long long)count, name,
+				     (unsigned long long)p->seg_start, err,
+				     lock_hint(ret));
+	return 0;
+}
+
+/*
+ * Give a locked unit back (the mover's error path). A failure to do so is
+ * added to the copy's message: the lock timeout will release it.
+ */
+static void hot_unlock(struct svm_copy *k, struct svm_pair *p, uint64_t first,
+		       uint64_t count)
+{
+	struct svm_copy_result *r = k->res;
+	char err[200], add[300];
+	size_t n, i;
+
+	if (!svm_dm_unlock(k->parent->opts.dm_name, p->seg_start, first, count,
+			   err, sizeof(err)))
+		return;
+	snprintf(add, sizeof(add),
+		 "; also, unlocking them failed (%s): the target's lock timeout releases them",
+		 err);
+	n = strlen(r->message);
+	for (i = 0; add[i] && n + 1 < sizeof(r->message); i++)
+		r->message[n++] = add[i];
+	r->message[n] = '\0';
+}
+
+/*
+ * What went through the page cache (buffered copies, zeros written with
+ * pwrite) must be on the destination device before the commit: after it,
+ * the guest's mirrored writes go to the device directly, and a later
+ * writeback of an older page would overwrite them. Then drop the pages.
+ */
+static int hot_writeback(struct svm_copy *k, struct svm_pair *p, uint64_t off,
+			 uint64_t len)
+{
+	uint64_t d = p->ext.dst.offset + (off - p->ext.src.offset);
+	int ret;
+
+	if (sync_file_range(p->dst_fd, d, len, SYNC_FILE_RANGE_WAIT_BEFORE |
+			    SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER)) {
+		ret = -errno;
+		return svm_copy_fail(k, ret, off, "writing back %s at %llu: %s",
+				     p->ext.dst.path, (unsigned long long)d,
+				     strerror(-ret));
+	}
+	posix_fadvise(p->dst_fd, d, len, POSIX_FADV_DONTNEED);
+	return 0;
+}
+
+/* Lock, copy, write back and commit one unit of pair pi. */
+static int hot_unit(struct svm_copy *k, size_t pi, uint64_t unit)
+{
+	struct svm_copy *c = k->parent;
+	struct svm_pair *p = &k->pairs[pi];
+	uint64_t ub = unit_bytes(c, p);
+	uint64_t off = p->ext.src.offset + unit * ub;
+	uint64_t end = p->ext.src.offset + p->ext.src.length;
+	uint64_t len = end - off < ub ? end - off : ub;
+	uint64_t first = unit * (ub / p->seg_region_bytes);
+	uint64_t count = (len + p->seg_region_bytes - 1) / p->seg_region_bytes;
+	struct svm_copy_result *r = k->res;
+	char err[200];
+	unsigned int attempt;
+	int ret;
+
+	/* throttle before the lock: a region is locked only for its copy */
+	ret = svm_copy_throttle(c, len);
+	if (ret)
+		return svm_copy_fail(k, ret, off, "cancelled");
+	for (attempt = 1;; attempt++) {
+		uint64_t copied = r->bytes_copied, skipped = r->bytes_skipped;
+		uint64_t by_mode[SVM_MODE_COUNT];
+		int m;
+
+		memcpy(by_mode, r->bytes_by_mode, sizeof(by_mode));
+		ret = hot_lock(k, p, first, count, off);
+		if (ret)
+			return ret;
+		/* the guest wrote the source underneath this host's page cache */
+		posix_fadvise(p->src_fd, off, len, POSIX_FADV_DONTNEED);
+		ret = svm_copy_span(k, p, off, off + len);
+		if (!ret)
+			ret = hot_writeback(k, p, off, len);
+		if (!ret)
+			ret = svm_dm_commit(c->opts.dm_name, p->seg_start, first,
+					    count, err, sizeof(err));
+		if (!ret)
+			return 0;
+		/* not committed: nothing of the unit counts as done */
+		for (m = 0; m < SVM_MODE_COUNT; m++)
+			by_mode[m] = r->bytes_by_mode[m] - by_mode[m];
+		svm_copy_unaccount(k, r->bytes_copied - copied,
+				   r->bytes_skipped - skipped, by_mode);
+		if (r->error) {
+			/* the copy or the writeback failed (or was cancelled) */
+			hot_unlock(k, p, first, count);
+			return ret;
+		}
+		if (ret != -EBUSY) {
+			svm_copy_fail(k, ret, off,
+				      "committing regions %llu+%llu of %s's segment at sector %llu: %s",
+				      (unsigned long long)first,
+				      (unsigned long long)count, c->opts.dm_name,
+				      (unsigned long long)p->seg_start, err);
+			hot_unlock(k, p, first, count);
+			return ret;
+		}
+		/* EBUSY: the lock was revoked (suspend, timeout); copy again */
+		if (attempt >= MAX_RECOPY)
+			return svm_copy_fail(k, ret, off,
+					     "regions %llu+%llu of %s's segment at sector %llu: the lock was revoked %u times in a row before the commit (a suspend, or a copy of one region slower than lock_timeout_ms %u): use smaller regions or a higher rate",
+					     (unsigned long long)first,
+					     (unsigned long long)count,
+					     c->opts.dm_name,
+					     (unsigned long long)p->seg_start,
+					     attempt,
+					     p->lock_timeout_ms ? p->lock_timeout_ms : 5000);
+		pthread_mutex_lock(&c->mu);
+		c->res->regions_recopied++;
+		pthread_mutex_unlock(&c->mu);
+		if (svm_copy_is_cancelled(k))
+			return svm_copy_fail(k, -ECANCELED, off, "cancelled");
+	}
+}
+
+static void *worker_main(void *arg)
+{
+	struct hot_worker *w = arg;
+	struct svm_copy *k = w->kid, *c = k->parent;
+	struct svm_hot *h = c->hot;
+	uint64_t unit;
+	size_t pi;
+	int ret;
+
+	while (claim(c, &pi, &unit)) {
+		ret = hot_unit(k, pi, unit);
+		pthread_mutex_lock(&c->mu);
+		if (!ret) {
+			c->res->regions_committed++;
+		} else {
+			uint64_t off = c->pairs[pi].ext.src.offset +
+				       unit * unit_bytes(c, &c->pairs[pi]);
+
+			if (!h->undone || pi < h->undone_pair ||
+			    (pi == h->undone_pair && off < h->undone_off)) {
+				h->undone = true;
+				h->undone_pair = pi;
+				h->undone_off = off;
+			}
+			/* the first real failure is the copy's */
+			if (ret != -ECANCELED && !c->res->error) {
+				c->res->error = ret;
+				c->res->error_offset = k->res->error_offset;
+				memcpy(c->res->message, k->res->message,
+				       sizeof(c->res->message));
+			}
+			atomic_store(&c->stop, 1);
+		}
+		pthread_mutex_unlock(&c->mu);
+		if (ret)
+			break;
+	}
+	pthread_mutex_lock(&c->mu);
+	if (!--h->running)
+		pthread_cond_signal(&h->cond);
+	pthread_mutex_unlock(&c->mu);
+	return NULL;
+}
+
+int svm_hot_run(struct svm_copy *c)
+{
+	struct svm_hot *h = c->hot;
+	uint64_t ios, maxunit = 0;
+	unsigned int i, qd, started = 0;
+	uint32_t io_size;
+	size_t pi;
+	int ret = 0;
+
+	for (pi = 0; pi < c->nr_pairs; pi++)
+		if (c->pairs[pi].nr_units && unit_bytes(c, &c->pairs[pi]) > maxunit)
+			maxunit = unit_bytes(c, &c->pairs[pi]);
+	if (!maxunit)
+		return 0;	/* every segment SYNCED already */
+	/* split queue_depth x io_size among the workers */
+	io_size = maxunit < c->io_size ? (uint32_t)maxunit : c->io_size;
+	ios = (maxunit + io_size - 1) / io_size;
+	qd = c->qd / h->nworkers;
+	if (qd > ios)
+		qd = ios;
+	if (!qd)
+		qd = 1;
+	h->w = calloc(h->nworkers, sizeof(*h->w));
+	if (!h->w)
+		return svm_copy_fail(c, -ENOMEM, c->pairs[0].ext.src.offset,
+				     "out of memory");
+	pthread_mutex_lock(&c->mu);
+	for (i = 0; i < h->nworkers; i++) {
+		struct hot_worker *w = &h->w[i];
+
+		w->kid = kid_new(c, &w->kres, qd, io_size);
+		if (!w->kid)
+			break;
+		h->running++;
+		if (pthread_create(&w->thread, NULL, worker_main, w)) {
+			h->running--;
+			break;
+		}
+		w->started = true;
+		started++;
+	}
+	if (!started) {
+		pthread_mutex_unlock(&c->mu);
+		ret = svm_copy_fail(c, -EAGAIN, c->pairs[0].ext.src.offset,
+				    "cannot start the hot copy's worker threads");
+		goto out;
+	}
+	while (h->running) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 100 * 1000 * 1000;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&h->cond, &c->mu, &ts);
+		pthread_mutex_unlock(&c->mu);
+		svm_copy_report_progress(c, false);
+		pthread_mutex_lock(&c->mu);
+	}
+	pthread_mutex_unlock(&c->mu);
+out:
+	for (i = 0; i < h->nworkers; i++) {
+		struct hot_worker *w = &h->w[i];
+
+		if (w->started)
+			pthread_join(w->thread, NULL);
+		if (w->kres.libaio_fallback)
+			c->res->libaio_fallback = true;
+		svm_copy_free(w->kid);
+		w->kid = NULL;
+	}
+	if (!c->res->error && (svm_copy_is_cancelled(c) || atomic_load(&c->stop))) {
+		uint64_t off;
+
+		if (h->undone)
+			off = h->undone_off;
+		else if (h->next_pair < c->nr_pairs)
+			off = c->pairs[h->next_pair].ext.src.offset +
+			      h->next_unit * unit_bytes(c, &c->pairs[h->next_pair]);
+		else
+			off = c->pairs[c->nr_pairs - 1].ext.src.offset +
+			      c->pairs[c->nr_pairs - 1].ext.src.length;
+		svm_copy_fail(c, -ECANCELED, off, "cancelled");
+	}
+	return c->res->error ? c->res->error : ret;
+}
