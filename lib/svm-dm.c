@@ -72,8 +72,9 @@ static void dm_init(void)
  * Start a task of the given type on device name into *out.  On failure
  * fills err and returns a negative errno.
  */
-static int task_new(int type, const char *op, const char *name,
-		    struct dm_task **out, char *err, size_t errlen)
+static int task_new_oc(int type, const char *op, const char *name,
+		      bool open_count, struct dm_task **out, char *err,
+		      size_t errlen)
 {
 	struct dm_task *dmt;
 
@@ -96,9 +97,16 @@ static int task_new(int type, const char *op, const char *name,
 		dm_task_destroy(dmt);
 		return -EINVAL;
 	}
-	dm_task_no_open_count(dmt);
+	if (!open_count)
+		dm_task_no_open_count(dmt);
 	*out = dmt;
 	return 0;
+}
+
+static int task_new(int type, const char *op, const char *name,
+		    struct dm_task **out, char *err, size_t errlen)
+{
+	return task_new_oc(type, op, name, false, out, err, errlen);
 }
 
 /*
@@ -547,4 +555,37 @@ int svm_dm_table(const char *dev, struct svm_seg_table *segs, size_t max,
 	}
 	dm_task_destroy(dmt);
 	return ret ? ret : n;
+}
+
+int svm_dm_clear(const char *name, char *err, size_t errlen)
+{
+	return simple_op(DM_DEVICE_CLEAR, "clear", NULL, name, NULL, 0, err,
+			 errlen);
+}
+
+int svm_dm_info(const char *name, struct svm_dm_info *out, char *err,
+		size_t errlen)
+{
+	struct dm_task *dmt;
+	struct dm_info info;
+	char what[128];
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	ret = task_new_oc(DM_DEVICE_INFO, "info", name, true, &dmt, err, errlen);
+	if (ret)
+		return ret;
+	snprintf(what, sizeof(what), "info %s", name);
+	ret = run_task(dmt, what, err, errlen);
+	if (!ret && dm_task_get_info(dmt, &info) && info.exists) {
+		out->exists = true;
+		out->suspended = info.suspended;
+		out->live_table = info.live_table;
+		out->inactive_table = info.inactive_table;
+		out->open_count = info.open_count;
+		out->major = info.major;
+		out->minor = info.minor;
+	}
+	dm_task_destroy(dmt);
+	return ret;
 }

@@ -36,6 +36,7 @@
 #ifndef SVM_DM_H
 #define SVM_DM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -192,5 +193,19 @@ int svm_dm_suspend(const char *name, unsigned int flags, char *err,
 		   size_t errlen);
 int svm_dm_resume(const char *name, char *err, size_t errlen);
 int svm_dm_remove(const char *name, char *err, size_t errlen);
+
+/* Clear the inactive table slot (what a reload put there, not resumed). */
+int svm_dm_clear(const char *name, char *err, size_t errlen);
+
+struct svm_dm_info {
+	bool exists;
+	bool suspended;
+	bool live_table, inactive_table;
+	int open_count;
+	unsigned int major, minor;
+};
+/* Info of device name; a missing device is exists = false and 0. */
+int svm_dm_info(const char *name, struct svm_dm_info *info, char *err,
+		size_t errlen);
 
 #endif /* SVM_DM_H */
