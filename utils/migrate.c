@@ -83,6 +83,7 @@ struct opts {
 	const char *handoff;
 	bool delete_source;
 	bool no_wait;
+	int progress;		/* -1 default (bar on a terminal), 0 none, 1 lines, 2 bar */
 };
 
 static volatile sig_atomic_t g_abort;
@@ -278,23 +279,17 @@ static int plan(struct job *j, const struct opts *o)
 		if (!j->ds[k].size)
 			nfree++;
 	}
-	if (given > j->size || (given == j->size && nfree) ||
-	    (given < j->size && !nfree)) {
-		if (!nfree && j->nds && given != j->size) {
-			/* the last one takes the rest */
-			j->ds[j->nds - 1].size = 0;
-			given -= 0;
-			nfree = 1;
-			given = 0;
-			for (k = 0; k + 1 < j->nds; k++)
-				given += j->ds[k].size;
-		}
-		if (given >= j->size) {
-			msg("%s: the sizes given (%llu bytes) leave nothing for the last datastore of a %llu-byte disk",
-			    j->name, (unsigned long long)given,
-			    (unsigned long long)j->size);
-			return -1;
-		}
+	if (!nfree && given != j->size) {
+		/* every size given: the last datastore takes the rest */
+		given -= j->ds[j->nds - 1].size;
+		j->ds[j->nds - 1].size = 0;
+		nfree = 1;
+	}
+	if (nfree && given >= j->size) {
+		msg("%s: the sizes given (%llu bytes) leave nothing for the last datastore of a %llu-byte disk",
+		    j->name, (unsigned long long)given,
+		    (unsigned long long)j->size);
+		return -1;
 	}
 	rest = j->size - given;
 	j->dst = calloc(j->nds, sizeof(*j->dst));
@@ -599,6 +594,7 @@ struct prog {
 	double last_print, last_save;
 	int last_pct;
 	bool tty;
+	bool quiet;
 };
 
 static void progress(const struct svm_copy_progress *p, void *opaque)
@@ -629,6 +625,8 @@ static void progress(const struct svm_copy_progress *p, void *opaque)
 		json_object_object_add(o, "bytes_per_s", json_object_new_double(rate));
 		json_object_object_add(o, "eta_s", json_object_new_double(eta));
 		emit(o);
+	} else if (pr->quiet) {
+		return;
 	} else if (pr->tty) {
 		char bar[31];
 		int fill = pct * 30 / 100, i;
@@ -706,7 +704,7 @@ static void usage_migrate(FILE *f, bool cold)
 		"usage: svmotion %s DISK... --to DATASTORE[:SIZE][,DATASTORE[:SIZE]...]\n"
 		"         [--place DISK=DATASTORE[:SIZE][,...]]... [--format thin|thick-lazy|thick-eager|same]\n"
 		"         [--mover auto|xcopy|fast|buffered] [--rate BYTES/s]%s\n"
-		"         [--delete-source] [--no-wait] [--json]\n"
+		"         [--delete-source] [--no-wait] [--progress bar|lines|none] [--json]\n"
 		"\n",
 		cold ? "cold" : "migrate", cold ? "" : " [--handoff none|qmp:SOCKET|exec:COMMAND]");
 	if (cold)
@@ -743,8 +741,10 @@ static void usage_migrate(FILE *f, bool cold)
 		"  --delete-source     remove the source extent files once switched.\n"
 		"  --no-wait           fail instead of waiting when %d migrations run on this\n"
 		"                      host or %d on a datastore.\n"
-		"  --json              one JSON object per line (progress, switchover, done,\n"
-		"                      error).\n"
+		"  --progress P        bar (default on a terminal: rate and ETA), lines (one\n"
+		"                      line per 10%%, the default otherwise) or none.\n"
+		"  --json              one JSON object per line on stdout (progress, copied,\n"
+		"                      switchover with stun_ms, done, message, error).\n"
 		"\n"
 		"Before changing anything, svmotion checks the datastores (reachable,\n"
 		"writable, room for the format), the block sizes, that the destination\n"
@@ -787,14 +787,16 @@ static int parse_opts(int argc, char **argv, struct opts *o, bool cold,
 		{ "delete-source", no_argument, NULL, 'd' },
 		{ "no-wait", no_argument, NULL, 'n' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "progress", required_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c, m;
 
 	memset(o, 0, sizeof(*o));
+	o->progress = -1;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+h", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		switch (c) {
 		case 't':
 			o->to = optarg;
@@ -848,6 +850,18 @@ static int parse_opts(int argc, char **argv, struct opts *o, bool cold,
 		case 'j':
 			g_json = true;
 			break;
+		case 'P':
+			if (!strcmp(optarg, "none"))
+				o->progress = 0;
+			else if (!strcmp(optarg, "lines"))
+				o->progress = 1;
+			else if (!strcmp(optarg, "bar"))
+				o->progress = 2;
+			else {
+				msg("--progress %s: use bar, lines or none", optarg);
+				return EX_USAGE;
+			}
+			break;
 		case 'h':
 			usage_migrate(stdout, cold);
 			return -1;
@@ -856,67 +870,26 @@ static int parse_opts(int argc, char **argv, struct opts *o, bool cold,
 			return EX_USAGE;
 		}
 	}
-	/* options may also follow the disks */
 	*first = optind;
 	return 0;
 }
 
-/* Split argv into disks and options (options anywhere). */
+/* Options and disks, in any order (getopt_long permutes). */
 static int collect(int argc, char **argv, struct opts *o, bool cold,
 		   const char **disks, size_t *nd)
 {
-	char *av[256];
-	int ac = 0, i, first, ret;
+	int ret, first;
 
 	*nd = 0;
-	if (argc > 250) {
-		msg("too many arguments");
-		return EX_USAGE;
-	}
-	/* move non-option words to the end (GNU-style permutation) */
-	av[ac++] = argv[0];
-	for (i = 1; i < argc; i++)
-		av[ac++] = argv[i];
-	av[ac] = NULL;
-	optind = 1;
-	ret = parse_opts(ac, av, o, cold, &first);
+	ret = parse_opts(argc, argv, o, cold, &first);
 	if (ret)
 		return ret;
-	/* parse_opts uses "+": stop at the first disk; parse the rest again */
-	while (first < ac) {
-		if (av[first][0] == '-' && av[first][1]) {
-			struct opts more;
-			int f2, k;
-
-			/* re-run getopt on the tail, keeping earlier options */
-			more = *o;
-			av[first - 1] = av[0];
-			ret = parse_opts(ac - first + 1, av + first - 1, &more, cold, &f2);
-			if (ret)
-				return ret;
-			if (more.to)
-				o->to = more.to;
-			for (k = 0; k < (int)more.nplace; k++)
-				if (o->nplace < 64)
-					o->place[o->nplace++] = more.place[k];
-			if (more.format)
-				o->format = more.format;
-			if (more.mover)
-				o->mover = more.mover;
-			if (more.rate)
-				o->rate = more.rate;
-			if (more.handoff)
-				o->handoff = more.handoff;
-			o->delete_source |= more.delete_source;
-			o->no_wait |= more.no_wait;
-			first += f2 - 1;
-			continue;
-		}
+	for (; first < argc; first++) {
 		if (*nd == 64) {
 			msg("at most 64 disks per command");
 			return EX_USAGE;
 		}
-		disks[(*nd)++] = av[first++];
+		disks[(*nd)++] = argv[first];
 	}
 	if (!*nd) {
 		msg("no disk given");
@@ -1192,7 +1165,8 @@ static int copy_job(struct job *j, const struct opts *o, size_t idx, size_t n,
 		    bool cold)
 {
 	struct prog pr = { .j = j, .disk_idx = idx, .ndisks = n,
-			   .tty = isatty(2), .last_pct = -10 };
+			   .tty = o->progress == 2 || (o->progress < 0 && isatty(2)),
+			   .quiet = o->progress == 0, .last_pct = -10 };
 	struct svm_copy_opts co = { 0 };
 	struct svm_copy_result res;
 	struct tbuf tb = { .files = cold };
