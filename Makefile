@@ -75,10 +75,17 @@ build/san/%.test: tests/host/%.c $(SAN_LIB) $(wildcard lib/*.h tests/tools/*.h)
 	@mkdir -p build/san
 	$(CC) $(filter-out -O2,$(CFLAGS)) $(SAN_CFLAGS) -Itests/tools -o $@ $< $(SAN_LIB) $(LDLIBS_ALL)
 
-check: all $(SAN_HTESTS)
+# the command built with the sanitizers (tests/host/svmotion-cli runs it)
+build/san/svmotion: $(UTIL_SRCS) $(SAN_LIB) $(wildcard lib/*.h utils/*.h)
+	@mkdir -p build/san
+	$(CC) $(filter-out -O2,$(CFLAGS)) $(SAN_CFLAGS) -Iutils -o $@ $(UTIL_SRCS) $(SAN_LIB) $(LDLIBS_ALL)
+
+SAN_UTILS := $(if $(UTIL_SRCS),build/san/svmotion)
+
+check: all $(SAN_HTESTS) $(SAN_UTILS)
 	tests/run-tests all
 
-check-host: user $(SAN_HTESTS)
+check-host: user $(SAN_HTESTS) $(SAN_UTILS)
 	tests/run-tests host
 
 check-guest: all

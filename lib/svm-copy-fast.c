@@ -81,6 +81,15 @@ static int cfr_copy(struct svm_copy *c, struct svm_range *r)
 		size_t want = end - in < CFR_CHUNK ? end - in : CFR_CHUNK;
 		loff_t at = in;
 
+		/* rate-limited: chunks of at most 1/10 s, so the pace holds */
+		if (c->opts.rate_limit && want > c->opts.rate_limit / 10) {
+			want = c->opts.rate_limit / 10 / 4096 * 4096;
+			if (!want)
+				want = 4096;
+			if (want > end - in)
+				want = end - in;
+		}
+
 		ret = svm_copy_throttle(c, want);
 		if (ret) {
 			r->fail_off = in;

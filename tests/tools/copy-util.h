@@ -185,7 +185,7 @@ static __attribute__((unused)) uint64_t cu_size(const char *path)
 }
 
 /* svm_copy_new + run + free; *res filled; err gets svm_copy_new's error. */
-static int cu_copy(const struct svm_copy_opts *opts,
+static __attribute__((unused)) int cu_copy(const struct svm_copy_opts *opts,
 		   const struct svm_extent_pair *pairs, size_t n,
 		   struct svm_copy_result *res, char *err, size_t errlen)
 {
