@@ -917,6 +917,21 @@ void svm_copy_free(struct svm_copy *c)
 
 /* ---- the copy loop ----------------------------------------------------- */
 
+/* The first backend of the chain handed a range on: remember why (once). */
+static void note_fallback(struct svm_copy *c, unsigned int k, const char *why)
+{
+	struct svm_copy_result *res = c->parent ? c->parent->res : c->res;
+
+	if (k || !why || !why[0])
+		return;
+	if (c->parent)
+		pthread_mutex_lock(&c->parent->mu);
+	if (!res->fallback[0])
+		snprintf(res->fallback, sizeof(res->fallback), "%s", why);
+	if (c->parent)
+		pthread_mutex_unlock(&c->parent->mu);
+}
+
 /* Copy one data range through the chain, falling back on refusal. */
 static int copy_range(struct svm_copy *c, struct svm_pair *p, uint64_t off,
 		      uint64_t len)
@@ -931,8 +946,10 @@ static int copy_range(struct svm_copy *c, struct svm_pair *p, uint64_t off,
 
 		why[0] = 0;
 		ret = ops->applies(c, p, off, len, why, sizeof(why));
-		if (ret)
+		if (ret) {
+			note_fallback(c, k, why[0] ? why : strerror(-ret));
 			continue;
+		}
 		r.mode = ops->mode;
 		ret = ops->copy(c, &r);
 		if (ret == -ECANCELED && !c->res->error)
@@ -940,6 +957,8 @@ static int copy_range(struct svm_copy *c, struct svm_pair *p, uint64_t off,
 		if (!ret || !svm_copy_is_refusal(ret) || k + 1 == c->chain_len)
 			break;
 		/* refused part way: forget it, the next backend redoes the range */
+		note_fallback(c, k, ops == &svm_copy_ops_xcopy && p->xcopy_why[0] ?
+				    p->xcopy_why : strerror(-ret));
 		unaccount(c, &r, ops->mode);
 		c->res->error = 0;
 		c->res->error_offset = 0;

@@ -166,6 +166,9 @@ struct svm_copy_result {
 					 * done (all of the failing pair before
 					 * it is on the destination) */
 	char message[256];		/* the failure, in words */
+	/* why the mode's first backend handed ranges on to the next ("" if it
+	 * never did), e.g. "xcopy: both ends must be SCSI disks" */
+	char fallback[160];
 	/* hot copy */
 	uint64_t regions_committed;	/* regions (of region_bytes) committed */
 	uint64_t regions_recopied;	/* copies redone: lock revoked under them */

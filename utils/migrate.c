@@ -1208,7 +1208,17 @@ static int copy_job(struct job *j, const struct opts *o, size_t idx, size_t n,
 		json_object_object_add(ev, "mode", json_object_new_string(svm_copy_mode_name(res.mode_used)));
 		json_object_object_add(ev, "seconds", json_object_new_double(res.elapsed));
 		emit(ev);
-	} else if (!ret) {
+	}
+	if (!ret && o->mover == SVM_MODE_XCOPY &&
+	    res.bytes_by_mode[SVM_MODE_XCOPY] < res.bytes_copied) {
+		char a[32];
+
+		info("%s: --mover xcopy could not offload %s (%s): copied by mover fast instead",
+		     j->name, fmt_size(res.bytes_copied - res.bytes_by_mode[SVM_MODE_XCOPY],
+				       a, sizeof(a)),
+		     res.fallback[0] ? res.fallback : "refused");
+	}
+	if (!ret && !g_json) {
 		char a[32], b[32];
 
 		info("%s: copied %s, skipped %s (holes, zeros) in %.1f s with mover %s",

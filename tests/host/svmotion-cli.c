@@ -266,6 +266,10 @@ static void test_cold(void)
 	snprintf(p, sizeof(p), "%s/raw1.img", c);
 	ok_out(rc == 0 && exists(p), "cold copy of a raw image keeps its name");
 	ok(cu_cmp(p, 0, cu_path("dsa/raw1.img"), 0, 8 * MiB), "raw copy is equal");
+	rc = sv("cold %s --to %s --mover xcopy", p, d);
+	ok_out(rc == 0 && has("--mover xcopy could not offload 8.0 MiB") &&
+	       has("SCSI disks"),
+	       "--mover xcopy on files: copied, and the fallback is said with its reason");
 }
 
 static int systemf_mount(const char *mnt, const char *opts)
@@ -430,7 +434,7 @@ int main(int argc, char **argv)
 	cu_setup();
 	snprintf(state, sizeof(state), "%s/state", cu_dir);
 	snprintf(out_path, sizeof(out_path), "%s/out.txt", cu_dir);
-	tap_plan(12 + 14 + 16 + 15 + 3);
+	tap_plan(12 + 14 + 17 + 15 + 3);
 	test_help();
 	make_disk(cu_dir, "u", 4 * MiB, false, 1);
 	test_usage_errors(cu_path("u.vmdk"));
