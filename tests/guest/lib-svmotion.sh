@@ -172,12 +172,14 @@ svm_cleanup() {
 }
 
 # snapshot_all: the dm tables, the loop devices, the files of the
-# datastores $work/ds* (names, sizes, contents' checksums), svmotion list
-# and the state files, to compare before/after a refusal.
+# datastores $work/ds* (names, sizes, modification times with nanoseconds,
+# inodes: a write or a replacement shows; checksums would be slow under
+# TCG), svmotion list and the state files' checksums, to compare
+# before/after a refusal.
 snapshot_all() {
 	dmsetup table 2>&1 | sort
 	losetup -a 2>&1 | sort
-	find "$work"/ds* -type f -printf '%p %s\n' -exec md5sum {} + | sort
+	find "$work"/ds* -printf '%p %y %s %T@ %i\n' | sort
 	"$SVM" list --json 2>&1
 	find "$SVMOTION_STATE_DIR" -name '*.json' -exec md5sum {} + 2>&1 | sort
 	"$SVM" list --json 2>&1
