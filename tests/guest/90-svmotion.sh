@@ -268,6 +268,18 @@ abort_case() {
 	check "vm6: data intact, list shows attached" \
 		sh -c "cmp /dev/mapper/svm-vm6 '$work/exp/vm6' && '$SVM' list --json | jq -e '.[] | select(.name == \"vm6\" and .state == \"attached\")'"
 
+	"$SVM" migrate vm6 --to "$ds1" --rate 2M > "$work/m6.out" 2> "$work/m6.err" &
+	pid=$!
+	bgpids+=("$pid")
+	check "vm6: migrate again, reaches copying" wait_phase vm6 copying 30
+	kill -INT "$pid"
+	wait "$pid"
+	rc=$?
+	check "vm6: SIGINT: migrate exits 4, rolled back" \
+		sh -c "cat '$work/m6.err'; test $rc = 4 && grep -q 'back on its source' '$work/m6.err'"
+	check "vm6: after SIGINT: linear(source), destination removed, data intact" \
+		sh -c "test ! -e '$ds1/vm6.img' && cmp /dev/mapper/svm-vm6 '$work/exp/vm6' && test \"\$(dmsetup table svm-vm6 | cut -d' ' -f3)\" = linear"
+
 	t0=$SECONDS
 	svm migrate vm6 --to "$ds1" --rate 8M
 	t1=$SECONDS
@@ -289,6 +301,35 @@ waits_in_line() {
 	grep -q 'waiting in line' "$1" && kill -0 "$2" &&
 		dmsetup table svm-vm7c | grep ' linear ' &&
 		"$SVM" status --json | jq -e '[.[] | select(.state == "copying") | .disk] == ["vm7a", "vm7b"]'
+}
+
+# term_waiting PID OUT: PID (a migrate of vm7c) says "waiting in line";
+# SIGTERM ends it within 3 s with exit 4 (aborted), vm7c untouched.
+term_waiting() {
+	local i rc
+	for ((i = 0; i < 50; i++)); do
+		grep -q 'waiting in line' "$2" && break
+		sleep 0.2
+	done
+	kill -TERM "$1"
+	for ((i = 0; i < 15; i++)); do
+		kill -0 "$1" 2>/dev/null || break
+		sleep 0.2
+	done
+	if kill -0 "$1" 2>/dev/null; then
+		echo "still running 3 s after SIGTERM:"
+		cat "$2"
+		"$SVM" status
+		kill -KILL "$1"
+		wait "$1"
+		return 1
+	fi
+	wait "$1"
+	rc=$?
+	cat "$2"
+	echo "exit status $rc"
+	[ "$rc" = 4 ] && test ! -e "$ds3/vm7c.img" &&
+		dmsetup table svm-vm7c | grep ' linear '
 }
 
 both_copying() {
@@ -315,6 +356,11 @@ slots_case() {
 		both_copying vm7a vm7b
 	svm migrate vm7c --to "$ds3" --no-wait
 	expect 3 "a third with --no-wait: exit 3" "2 migrations already run on this host"
+	"$SVM" migrate vm7c --to "$ds3" > "$work/m7c.out" 2>&1 &
+	c=$!
+	bgpids+=("$c")
+	check "SIGTERM to a migrate waiting in line: it stops within 3 s, exit 4" \
+		term_waiting "$c" "$work/m7c.out"
 	check "vm7c: nothing created, still linear on its source" \
 		sh -c "test ! -e '$ds3/vm7c.img' && dmsetup table svm-vm7c | grep -q ' linear '"
 	"$SVM" migrate vm7c --to "$ds3" > "$work/m7c.out" 2>&1 &
@@ -352,6 +398,17 @@ no_room() {
 	check "no room: vm8 still attached, not migrating" \
 		sh -c "'$SVM' list --json | jq -e '.[] | select(.name == \"vm8\" and .state == \"attached\")'"
 	umount "$small"
+	check "a 24 MiB tmpfs datastore" mount -t tmpfs -o size=24M tmpfs "$small"
+	randfile "$ds0/vm8b.img" 16
+	svm attach "$ds0/vm8b.img"
+	expect 0 "attach vm8b (16 MiB)"
+	dmsetup table > "$work/t.before"
+	svm migrate vm8 vm8b --to "$small" --format thick-eager
+	expect 3 "two 16 MiB disks to 24 MiB: each fits, both don't: refused, exit 3" "needed"
+	check "no room for both: tables unchanged" sh -c "dmsetup table | diff '$work/t.before' -"
+	check "no room for both: nothing created on the datastore" \
+		sh -c "ls -A '$small'; test -z \"\$(ls -A '$small')\""
+	umount "$small"
 }
 
 # --- xcopy on loop devices -----------------------------------------------------------------
@@ -368,6 +425,69 @@ xcopy_case() {
 		check "--mover xcopy refused (exit $RC): vm8 still on its source, no destination file" \
 			sh -c "test $RC != 2 && test ! -e '$ds1/vm8.img' && dmsetup table svm-vm8 | grep -q ' linear '"
 	fi
+}
+
+# --- extents: one file twice (in reverse order) and another, odd sizes, split
+# across them; a raw image split (gets a descriptor); a block device datastore
+
+extents_case() {
+	local blk cwd=$work/cwd
+	tap_diag "[${SECONDS}s] extents"
+	randfile "$ds0/vm10-a.bin" 8
+	randfile "$ds0/vm10-b.bin" 6
+	# disk = a[4M, 8M) + b[0, 5M + 512) + a[0, 4M - 1024)
+	mkdesc "$ds0/vm10.vmdk" 'RW 8192 FLAT "vm10-a.bin" 8192' \
+		'RW 10241 FLAT "vm10-b.bin" 0' 'RW 8190 FLAT "vm10-a.bin" 0'
+	{
+		dd if="$ds0/vm10-a.bin" bs=512 skip=8192 count=8192 status=none
+		dd if="$ds0/vm10-b.bin" bs=512 count=10241 status=none
+		dd if="$ds0/vm10-a.bin" bs=512 count=8190 status=none
+	} > "$work/exp/vm10"
+	svm attach "$ds0/vm10.vmdk"
+	expect 0 "attach vm10: three extents, one file twice, odd sizes"
+	check "vm10: the device reads the extents end to end" cmp /dev/mapper/svm-vm10 "$work/exp/vm10"
+	svm migrate vm10 --to "$ds1:6M,$ds2" --format thin
+	expect 0 "migrate vm10 --to DS1:6M,DS2 (pieces cross the source extents)" \
+		"switched over 1 disk in one pause"
+	check "vm10: the two extents end to end equal the disk" \
+		sh -c "cat '$ds1/vm10-s001-flat.vmdk' '$ds2/vm10-s002-flat.vmdk' | cmp - '$work/exp/vm10'"
+	check "vm10: qemu-img compare through the rewritten descriptor" \
+		qemu-img compare -f vmdk -F raw "$ds0/vm10.vmdk" "$work/exp/vm10"
+	check "vm10: the device reads the data" cmp /dev/mapper/svm-vm10 "$work/exp/vm10"
+
+	sparsefile "$ds0/vm11.img" 12 3 3
+	cp --sparse=always "$ds0/vm11.img" "$work/exp/vm11"
+	svm attach "$ds0/vm11.img"
+	expect 0 "attach vm11 (raw)"
+	svm migrate vm11 --to "$ds1:4M,$ds2"
+	expect 0 "migrate the raw image vm11 split over two datastores"
+	check "vm11: now a descriptor, $ds1/vm11.vmdk, that qemu-img reads as the disk" \
+		qemu-img compare -f vmdk -F raw "$ds1/vm11.vmdk" "$work/exp/vm11"
+	check "vm11: list shows the descriptor as its disk" \
+		sh -c "'$SVM' list --json | jq -e --arg p '$ds1/vm11.vmdk' '.[] | select(.name == \"vm11\" and .disk == \$p)'"
+	check "vm11: the device reads the data" cmp /dev/mapper/svm-vm11 "$work/exp/vm11"
+
+	truncate -s 20M "$work/blk.img"
+	blk=$(losetup -f --show "$work/blk.img")
+	mkdir -p "$cwd"
+	sparsefile "$ds0/vm12.img" 16 1 2
+	cp --sparse=always "$ds0/vm12.img" "$work/exp/vm12"
+	svm attach "$ds0/vm12.img"
+	expect 0 "attach vm12 (raw)"
+	cd "$cwd" || return
+	svm migrate vm12 --to "$blk" --format thick-eager
+	cd "$repo" || return
+	expect 0 "migrate vm12 to a block device datastore ($blk)"
+	check "vm12: svm-vm12 is linear on $blk" maps_to vm12 "linear $work/blk.img"
+	check "vm12: the block device holds the data" \
+		sh -c "head -c $((16 << 20)) '$blk' | cmp - '$work/exp/vm12'"
+	check "vm12: nothing written in svmotion's working directory" \
+		sh -c "ls -A '$cwd'; test -z \"\$(ls -A '$cwd')\""
+	check "vm12: list's disk path reads as the disk" \
+		sh -c "p=\$('$SVM' list --json | jq -r '.[] | select(.name == \"vm12\") | .disk'); echo \"disk: \$p\"; test -n \"\$p\" && test -e \"\$p\" && qemu-img compare -F raw \"\$p\" '$work/exp/vm12'"
+	svm detach vm12
+	expect 0 "detach vm12"
+	losetup -d "$blk"
 }
 
 # --- live migration under the stamped writer ----------------------------------------------
@@ -396,7 +516,7 @@ stamped() {
 	check "vm9: svm-vm9 linear on $ds3/vm9-flat.vmdk" maps_to vm9 "linear $ds3/vm9-flat.vmdk"
 }
 
-tap_plan 96
+tap_plan 123
 raw_thick_eager
 desc_thin
 lazy_exec
@@ -406,6 +526,7 @@ abort_case
 slots_case
 no_room
 xcopy_case
+extents_case
 stamped
 cleanup
 tap_done

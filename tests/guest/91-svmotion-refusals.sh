@@ -104,7 +104,7 @@ printf '# Disk DescriptorFile\n' > "$bad/fake.img" && truncate -s 2M "$bad/fake.
 : > "$bad/empty.img"
 : > "$ds2/good.img"	# a destination that exists already
 
-tap_plan 125
+tap_plan 128
 svm attach "$ds0/good.img"
 expect 0 "attach good (raw, 16 MiB)"
 svm attach "$ds0/gd.vmdk"
@@ -201,6 +201,11 @@ refused 2 "migrate: a size that overflows 64 bits" "is not a size" \
 refused 2 "migrate: --place without =" "use DISK=DATASTORE" \
 	migrate good --to "$ds1" --place "$ds2"
 refused 2 "migrate: an unknown option" "usage" migrate good --to "$ds1" --bogus
+svm migrate nosuch --to "$ds1" --json
+expect 3 "migrate --json of an unknown disk: exit 3" "not attached"
+check "migrate --json refusal: every stdout line is a JSON object" json_lines "$work/svm.out"
+check "migrate --json refusal: an error event with exit 3 (the events end in done or error)" \
+	has_event "$work/svm.out" '.event == "error" and .exit == 3'
 
 # --- cold, abort, detach, status ---------------------------------------------------------
 

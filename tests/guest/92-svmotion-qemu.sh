@@ -155,11 +155,11 @@ qemu_qmp() {
 	check "QEMU's event listener connected" start_events
 	svm detach q1
 	expect 3 "detach refused while QEMU holds the device open" "is open"
-	"$SVM" migrate q1 --to "$ds1" --rate 2M --handoff "qmp:$work/svm.sock" --json \
+	"$SVM" migrate q1 --to "$ds1" --rate 1M --handoff "qmp:$work/svm.sock" --json \
 		> "$work/m.out" 2> "$work/m.err" &
 	pid=$!
 	bgpids+=("$pid")
-	check "migrate --handoff qmp:SOCK --rate 2M: copying" wait_phase q1 copying 30
+	check "migrate --handoff qmp:SOCK --rate 1M: copying" wait_phase q1 copying 30
 	check "QEMU writes 64 KiB of 0x5a at 1 MiB during the copy" hmp_io "write -P 0x5a 1M 64k"
 	check "QEMU writes 64 KiB of 0xa5 at 30 MiB during the copy" hmp_io "write -P 0xa5 30M 64k"
 	t_writes=$(date +%s.%N)
@@ -168,7 +168,7 @@ qemu_qmp() {
 	check "QEMU is running during the copy" \
 		sh -c "'$PY' '$QMPPY' status '$work/cmd.sock' | grep -x running"
 	check "q1 was still copying after QEMU's writes" \
-		sh -c "'$SVM' status --json | jq -e '.[] | select(.disk == \"q1\" and .state == \"copying\")'"
+		sh -c "'$SVM' status --json | tee /dev/stderr | jq -e '.[] | select(.disk == \"q1\" and .state == \"copying\")'"
 	wait "$pid"
 	rc=$?
 	check "migrate exited 0" sh -c "cat '$work/m.err'; test $rc = 0"

@@ -171,22 +171,25 @@ svm_cleanup() {
 	done
 }
 
-# snapshot_all: the dm tables, the loop devices, the files of the
-# datastores $work/ds* (names, sizes, modification times with nanoseconds,
-# inodes: a write or a replacement shows; checksums would be slow under
-# TCG), svmotion list and the state files' checksums, to compare
-# before/after a refusal.
+# snapshot_all: the dm tables, the loop devices, the files and directories
+# of the datastores $work/ds* and the state files (not the lock files
+# migrate opens) (names, types, sizes,
+# modification times with nanoseconds, inodes: a write, a new file or a
+# replacement shows; checksums would be slow under TCG), to compare
+# before/after a refusal. Few processes: each costs under TCG.
 snapshot_all() {
-	dmsetup table 2>&1 | sort
-	losetup -a 2>&1 | sort
-	find "$work"/ds* -printf '%p %y %s %T@ %i\n' | sort
-	"$SVM" list --json 2>&1
-	find "$SVMOTION_STATE_DIR" -name '*.json' -exec md5sum {} + 2>&1 | sort
-	"$SVM" list --json 2>&1
+	dmsetup table 2>&1
+	losetup -a 2>&1
+	find "$work"/ds* -printf '%p %y %s %T@ %i\n' 2>&1
+	find "$SVMOTION_STATE_DIR" -name '*.json' -printf '%p %s %T@ %i\n' 2>&1
 }
 
 # unchanged BEFORE_FILE: the snapshot equals BEFORE_FILE.
 unchanged() {
-	snapshot_all > "$work/after.snap"
-	diff -u "$1" "$work/after.snap"
+	local now
+	now=$(snapshot_all)
+	[ "$now" = "$(< "$1")" ] && return 0
+	echo "changed:"
+	diff -u "$1" - <<<"$now"
+	return 1
 }
