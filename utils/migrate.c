@@ -1411,10 +1411,12 @@ static int do_migrate(int argc, char **argv, bool cold)
 			if (!jobs[i].ds[k].blk)
 				dss[nds++] = jobs[i].ds[k].path;
 	catch_signals();
-	ret = slots_take(dss, nds, HOST_MAX, DS_MAX, o.no_wait, &sl, err, sizeof(err));
+	ret = slots_take(dss, nds, HOST_MAX, DS_MAX, o.no_wait, &g_abort, &sl,
+			 err, sizeof(err));
 	if (ret) {
-		msg("%s", err);
-		rc = ret == -EBUSY ? EX_REFUSED : EX_FAILED;
+		msg("%s%s", err, ret == -ECANCELED ? ": nothing changed" : "");
+		rc = ret == -EBUSY ? EX_REFUSED : ret == -ECANCELED ? EX_ABORTED :
+		     EX_FAILED;
 		goto out;
 	}
 	if (g_abort) {

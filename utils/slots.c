@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,8 +46,8 @@ static int take_one(const char *dir, unsigned int max)
 }
 
 int slots_take(const char *const *ds, size_t n, unsigned int host_max,
-	       unsigned int ds_max, bool no_wait, struct slots **out,
-	       char *err, size_t errlen)
+	       unsigned int ds_max, bool no_wait, volatile sig_atomic_t *stop,
+	       struct slots **out, char *err, size_t errlen)
 {
 	struct slots *s = calloc(1, sizeof(*s));
 	char dir[PATH_MAX];
@@ -108,7 +109,19 @@ int slots_take(const char *const *ds, size_t n, unsigned int host_max,
 			     strcmp(what, "this host") ? ds_max : host_max, what);
 			said = true;
 		}
+		if (stop && *stop) {
+			snprintf(err, errlen, "stopped while waiting in line");
+			free(s->fds);
+			free(s);
+			return -ECANCELED;
+		}
 		usleep(200000);
+		if (stop && *stop) {
+			snprintf(err, errlen, "stopped while waiting in line");
+			free(s->fds);
+			free(s);
+			return -ECANCELED;
+		}
 	}
 	if (said)
 		info("a migration slot is free: starting");

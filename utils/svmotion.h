@@ -14,6 +14,7 @@
 #ifndef SVMOTION_H
 #define SVMOTION_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -148,11 +149,12 @@ struct slots;
 /*
  * Take a host slot (limit host_max) and one slot on each datastore
  * directory (limit ds_max, kept in <ds>/.svmotion/ so every host sharing it
- * counts), waiting in line and saying so unless no_wait (then -EBUSY).
+ * counts), waiting in line and saying so unless no_wait (then -EBUSY);
+ * -ECANCELED as soon as *stop is set while waiting.
  */
 int slots_take(const char *const *ds, size_t n, unsigned int host_max,
-	       unsigned int ds_max, bool no_wait, struct slots **out,
-	       char *err, size_t errlen);
+	       unsigned int ds_max, bool no_wait, volatile sig_atomic_t *stop,
+	       struct slots **out, char *err, size_t errlen);
 void slots_release(struct slots *s);
 
 #endif /* SVMOTION_H */
