@@ -5,7 +5,7 @@
 # attach, list, migrate with each of its flags, status, abort, the
 # concurrency limit, a destination without room, and a live migration under
 # the stamped writer (guest test).
-# timeout: 600
+# timeout: 900
 #
 # Datastores are directories on the guest's tmpfs ($work/ds0 .. ds3, sparse
 # files and fallocate work there) and, for "no room", a small tmpfs mount.
@@ -200,9 +200,14 @@ two_disks() {
 	expect 0 "attach vm5a (raw)"
 	svm attach "$ds0/vm5b.vmdk"
 	expect 0 "attach vm5b (descriptor)"
-	svm migrate vm5a vm5b --to "$ds1" --place "vm5b=$ds2"
+	printf '#!/bin/sh\necho "$1" >> "%s"\n' "$work/hv2.log" > "$work/hv2"
+	chmod +x "$work/hv2"
+	svm migrate vm5a vm5b --to "$ds1" --place "vm5b=$ds2" --handoff "exec:$work/hv2"
 	expect 0 "migrate vm5a vm5b --place vm5b=DS2: switched over 2 disks in one pause" \
 		"switched over 2 disks in one pause"
+	check "two disks: the hypervisor was paused once and resumed once" \
+		sh -c "cat '$work/hv2.log'; test \"\$(cat '$work/hv2.log')\" = 'pause
+resume'"
 	check "vm5a: on $ds1, data intact" \
 		sh -c "cmp '$ds1/vm5a.img' '$work/exp/vm5a' && cmp /dev/mapper/svm-vm5a '$work/exp/vm5a'"
 	check "vm5b: on $ds2 (--place), data intact" \
@@ -342,18 +347,17 @@ slots_case() {
 	local a b c rca rcb rcc i
 	tap_diag "[${SECONDS}s] slots"
 	for i in a b c; do
-		randfile "$ds0/vm7$i.img" 16
+		randfile "$ds0/vm7$i.img" 8
 		cp "$ds0/vm7$i.img" "$work/exp/vm7$i"
 		svm attach "$ds0/vm7$i.img"
 		expect 0 "attach vm7$i"
 	done
-	"$SVM" migrate vm7a --to "$ds1" --rate 1M > "$work/m7a.out" 2>&1 &
+	"$SVM" migrate vm7a --to "$ds1" --rate 256K > "$work/m7a.out" 2>&1 &
 	a=$!
-	"$SVM" migrate vm7b --to "$ds2" --rate 1M > "$work/m7b.out" 2>&1 &
+	"$SVM" migrate vm7b --to "$ds2" --rate 256K > "$work/m7b.out" 2>&1 &
 	b=$!
 	bgpids+=("$a" "$b")
-	check "two rate-limited migrations copying" \
-		both_copying vm7a vm7b
+	check "two migrations (--rate 256K) copying" both_copying vm7a vm7b
 	svm migrate vm7c --to "$ds3" --no-wait
 	expect 3 "a third with --no-wait: exit 3" "2 migrations already run on this host"
 	"$SVM" migrate vm7c --to "$ds3" > "$work/m7c.out" 2>&1 &
@@ -368,16 +372,20 @@ slots_case() {
 	bgpids+=("$c")
 	check "a third without --no-wait waits in line (vm7c still linear, vm7a and vm7b copying)" \
 		waits_in_line "$work/m7c.out" "$c"
+	svm abort vm7a
+	expect 0 "abort vm7a: frees a slot"
+	svm abort vm7b
+	expect 0 "abort vm7b"
 	wait "$a"
 	rca=$?
 	wait "$b"
 	rcb=$?
 	wait "$c"
 	rcc=$?
-	check "all three migrations completed (exit $rca, $rcb, $rcc)" \
-		sh -c "cat '$work/m7a.out' '$work/m7b.out' '$work/m7c.out'; test $rca$rcb$rcc = 000"
+	check "vm7a and vm7b aborted (exit $rca, $rcb), vm7c completed (exit $rcc)" \
+		sh -c "cat '$work/m7a.out' '$work/m7b.out' '$work/m7c.out'; test $rca$rcb$rcc = 440"
 	check "the third started once a slot was free; every disk holds its data" \
-		sh -c "grep -q 'slot is free' '$work/m7c.out' && cmp /dev/mapper/svm-vm7a '$work/exp/vm7a' && cmp /dev/mapper/svm-vm7b '$work/exp/vm7b' && cmp '$ds3/vm7c.img' '$work/exp/vm7c'"
+		sh -c "grep -q 'slot is free' '$work/m7c.out' && cmp /dev/mapper/svm-vm7a '$work/exp/vm7a' && cmp /dev/mapper/svm-vm7b '$work/exp/vm7b' && cmp '$ds3/vm7c.img' '$work/exp/vm7c' && cmp /dev/mapper/svm-vm7c '$work/exp/vm7c'"
 }
 
 # --- a destination without room ---------------------------------------------------------
@@ -516,7 +524,7 @@ stamped() {
 	check "vm9: svm-vm9 linear on $ds3/vm9-flat.vmdk" maps_to vm9 "linear $ds3/vm9-flat.vmdk"
 }
 
-tap_plan 123
+tap_plan 126
 raw_thick_eager
 desc_thin
 lazy_exec

@@ -104,7 +104,7 @@ printf '# Disk DescriptorFile\n' > "$bad/fake.img" && truncate -s 2M "$bad/fake.
 : > "$bad/empty.img"
 : > "$ds2/good.img"	# a destination that exists already
 
-tap_plan 128
+tap_plan 132
 svm attach "$ds0/good.img"
 expect 0 "attach good (raw, 16 MiB)"
 svm attach "$ds0/gd.vmdk"
@@ -245,4 +245,17 @@ expect 0 "detach good by its image path"
 check "nothing left: no svm device, no loop device, no state" \
 	sh -c "! dmsetup ls | grep svm- && ! losetup -a | grep -F '$work' && test \"\$('$SVM' list --json)\" = '[]'"
 
+
+# --- a --place that names no disk of the command (last: if it is ignored,
+# the disk moves)
+svm attach "$ds0/good.img"
+expect 0 "attach good again"
+snapshot_all > "$work/before.snap"
+svm migrate good --to "$ds1" --place "typo=$ds2"
+check "migrate: --place naming no disk of the command: refused (exit $RC), the message names it" \
+	sh -c "cat '$work/svm.err'; test $RC = 2 -o $RC = 3 && grep -q typo '$work/svm.err'"
+check "migrate: --place naming no disk of the command: nothing changed" \
+	unchanged "$work/before.snap"
+svm detach good
+expect 0 "detach good (by name)"
 tap_done
