@@ -23,7 +23,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/fs.h>
+#include <linux/magic.h>
+#include <sys/ioctl.h>
 #include <sys/uio.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "svm-copy-int.h"
@@ -57,16 +61,63 @@ static int check_aligned(struct svm_pair *p, uint64_t src_off, uint64_t len,
 static int cfr_applies(struct svm_copy *c, struct svm_pair *p, uint64_t src_off,
 		       uint64_t len, char *why, size_t whylen)
 {
+	struct statfs sf;
+
+	if (p->src_blk || p->dst_blk || p->src_dev != p->dst_dev) {
+		snprintf(why, whylen, "copy_file_range: not two files of one filesystem");
+		return -EXDEV;
+	}
+	/*
+	 * Worth it only where the kernel does better than our O_DIRECT queue:
+	 * NFS (server-side copy) and reflink clones (format same). Elsewhere
+	 * copy_file_range is a page-cache copy, slower than O_DIRECT.
+	 */
+	if (!p->cfr_state)
+		p->cfr_state = !fstatfs(p->dst_fd, &sf) && sf.f_type == NFS_SUPER_MAGIC ?
+			       1 : 2;
+	if (p->cfr_state < 0) {
+		snprintf(why, whylen, "copy_file_range: no reflink here and not NFS");
+		return -EOPNOTSUPP;
+	}
+	if (p->cfr_state == 2 && c->opts.format != SVM_FORMAT_SAME) {
+		snprintf(why, whylen, "reflink clones share blocks: format same only");
+		return -EOPNOTSUPP;
+	}
 	if (c->opts.format != SVM_FORMAT_SAME &&
 	    c->opts.format != SVM_FORMAT_THICK_EAGER) {
 		snprintf(why, whylen, "copy_file_range cannot skip zero blocks");
 		return -EOPNOTSUPP;
 	}
-	if (p->src_blk || p->dst_blk || p->src_dev != p->dst_dev) {
-		snprintf(why, whylen, "copy_file_range: not two files of one filesystem");
-		return -EXDEV;
-	}
 	return check_aligned(p, src_off, len, why, whylen);
+}
+
+/* A reflink clone of the range; 0, or a refusal for the next backend. */
+static int cfr_clone(struct svm_copy *c, struct svm_range *r)
+{
+	struct svm_pair *p = r->p;
+	struct file_clone_range fcr = {
+		.src_fd = p->src_fd,
+		.src_offset = r->src_off,
+		.src_length = r->len,
+		.dest_offset = svm_range_dst(r, r->src_off),
+	};
+	int ret;
+
+	ret = svm_copy_throttle(c, r->len);
+	if (ret) {
+		r->fail_off = r->src_off;
+		return ret;
+	}
+	if (ioctl(p->dst_fd, FICLONERANGE, &fcr)) {
+		ret = -errno;
+		/* no reflink on this filesystem: stop trying */
+		if (ret != -EINVAL)
+			p->cfr_state = -EOPNOTSUPP;
+		r->fail_off = r->src_off;
+		return -EOPNOTSUPP;
+	}
+	svm_copy_account(c, r, SVM_MODE_FAST, r->len, 0);
+	return 0;
 }
 
 static int cfr_copy(struct svm_copy *c, struct svm_range *r)
@@ -77,6 +128,8 @@ static int cfr_copy(struct svm_copy *c, struct svm_range *r)
 	ssize_t n;
 	int ret;
 
+	if (p->cfr_state == 2)
+		return cfr_clone(c, r);
 	while ((uint64_t)in < end) {
 		size_t want = end - in < CFR_CHUNK ? end - in : CFR_CHUNK;
 		loff_t at = in;
@@ -477,6 +530,9 @@ static int fast_copy(struct svm_copy *c, struct svm_range *r)
 			if (sl->state != SLOT_FREE)
 				continue;
 			n = end - next < c->io_size ? end - next : c->io_size;
+			/* not due yet: reap what is in flight rather than sleep */
+			if (fr.inflight && svm_copy_rate_wait(c, n) > 0)
+				break;
 			ret = svm_copy_throttle(c, n);
 			if (ret) {
 				stop_with(&fr, ret, next);

@@ -43,6 +43,11 @@ struct svm_pair {
 	char xcopy_why[160];		/* why refused */
 	struct svm_xcopy_id xsrc, xdst;
 	struct svm_xcopy_limits xlim;	/* of the destination (receives the commands) */
+	/*
+	 * copy_file_range backend: 0 not probed, 1 NFS (server-side copy),
+	 * 2 try a reflink clone (FICLONERANGE), <0 neither: not used
+	 */
+	int cfr_state;
 	/* hot copy: the dm-svmotion segment this pair is (svm-copy-hot.c) */
 	uint64_t seg_start;		/* segment start sector in the dm device */
 	uint64_t seg_region_bytes;	/* the target's region size */
@@ -161,6 +166,8 @@ bool svm_copy_is_cancelled(struct svm_copy *c);
 /* Account bytes copied/skipped by r's backend; may call the progress fn. */
 void svm_copy_account(struct svm_copy *c, struct svm_range *r,
 		      enum svm_copy_mode mode, uint64_t copied, uint64_t skipped);
+/* Seconds the rate limit would make svm_copy_throttle(c, n) sleep now. */
+double svm_copy_rate_wait(struct svm_copy *c, uint64_t n);
 /* Sleep as the rate limit asks before n more bytes; 0 or -ECANCELED. */
 int svm_copy_throttle(struct svm_copy *c, uint64_t n);
 /*

@@ -20,8 +20,8 @@
 
 #include "svm-copy-int.h"
 
-#define DEFAULT_QD	16
-#define DEFAULT_IO_SIZE	(1U << 20)
+#define DEFAULT_QD	32
+#define DEFAULT_IO_SIZE	(4U << 20)
 #define MAX_IO_SIZE	(64U << 20)
 #define MAX_QD		256
 #define MAX_IN_FLIGHT	(1ULL << 30)	/* qd x io_size, bytes of buffers */
@@ -197,9 +197,10 @@ int svm_copy_throttle(struct svm_copy *c, uint64_t n)
 		return -ECANCELED;
 	if (c->mu_inited)
 		pthread_mutex_lock(&c->mu);
+	/* after these n bytes, no more than rate_limit per second so far */
+	c->rate_bytes += n;
 	due = c->opts.rate_limit ? c->t0 + (double)c->rate_bytes / c->opts.rate_limit
 				 : 0;
-	c->rate_bytes += n;
 	if (c->mu_inited)
 		pthread_mutex_unlock(&c->mu);
 	for (;;) {
@@ -212,6 +213,21 @@ int svm_copy_throttle(struct svm_copy *c, uint64_t n)
 		if (svm_copy_is_cancelled(c))
 			return -ECANCELED;
 	}
+}
+
+double svm_copy_rate_wait(struct svm_copy *c, uint64_t n)
+{
+	double due;
+
+	if (!c->opts.rate_limit)
+		return 0;
+	if (c->mu_inited)
+		pthread_mutex_lock(&c->mu);
+	due = c->t0 + (double)(c->rate_bytes + n) / c->opts.rate_limit;
+	if (c->mu_inited)
+		pthread_mutex_unlock(&c->mu);
+	due -= svm_copy_now();
+	return due > 0 ? due : 0;
 }
 
 bool svm_copy_scan_zeros(const struct svm_copy *c)

@@ -8,8 +8,11 @@
  * modes:
  *
  *   SVM_MODE_XCOPY     the array copies: SCSI EXTENDED COPY (LID1) over SG_IO
- *   SVM_MODE_FAST      O_DIRECT through io_uring (libaio fallback), or
- *                      copy_file_range between files of one filesystem
+ *   SVM_MODE_FAST      O_DIRECT through io_uring (libaio fallback), or,
+ *                      between files of one filesystem, a reflink clone
+ *                      (FICLONERANGE, format same) or copy_file_range on NFS
+ *                      (server-side copy); elsewhere copy_file_range is a
+ *                      page-cache copy, slower than the O_DIRECT queue
  *   SVM_MODE_BUFFERED  through the page cache, for what FAST cannot take
  *   SVM_MODE_AUTO      the first that applies, falling back range by range
  *
@@ -123,8 +126,8 @@ typedef void (*svm_copy_progress_fn)(const struct svm_copy_progress *p,
 struct svm_copy_opts {
 	enum svm_copy_mode mode;
 	enum svm_copy_format format;
-	unsigned int queue_depth;	/* I/Os in flight; 0: default (16) */
-	uint32_t io_size;		/* bytes per I/O; 0: default (1 MiB) */
+	unsigned int queue_depth;	/* I/Os in flight; 0: default (32) */
+	uint32_t io_size;		/* bytes per I/O; 0: default (4 MiB) */
 	uint64_t rate_limit;		/* bytes per second; 0: unlimited */
 	svm_copy_progress_fn progress;	/* called at most ~10 times a second,
 					 * and once at the end, from the thread
