@@ -524,7 +524,32 @@ stamped() {
 	check "vm9: svm-vm9 linear on $ds3/vm9-flat.vmdk" maps_to vm9 "linear $ds3/vm9-flat.vmdk"
 }
 
-tap_plan 126
+# The same, format thin, mover buffered, split over two datastores.
+stamped_split() {
+	local state=$work/vm13.state
+	tap_diag "[${SECONDS}s] stamped-split"
+	truncate -s 24M "$ds0/vm13.img"
+	svm attach "$ds0/vm13.img"
+	expect 0 "attach vm13 (raw, 24 MiB)"
+	DEV=svm-vm13
+	MAP=/dev/mapper/$DEV
+	check "vm13: stamped with generation 0 through the device" \
+		"$SW" write --dev "$MAP" --blocks 6144 --state "$state" --seed 13 \
+		--init --ops 0 --odirect
+	start_writer 13 "$state"
+	svm migrate vm13 --to "$ds1:10M,$ds2" --rate 8M --format thin --mover buffered
+	expect 0 "migrate vm13 --format thin --mover buffered over two datastores while the writer runs" \
+		"switched over 1 disk in one pause"
+	check "vm13: writer stopped: exit 0, no write error" stop_writer
+	check "vm13: every block read through the device holds its last acknowledged write" \
+		verify "$MAP" "$state"
+	check "vm13: the two destination extents end to end equal the device" \
+		sh -c "cat '$ds1/vm13-s001-flat.vmdk' '$ds2/vm13-s002-flat.vmdk' | cmp - '$MAP'"
+	check "vm13: svm-vm13 linear on its two extents" maps_to vm13 \
+		"linear $ds1/vm13-s001-flat.vmdk" "linear $ds2/vm13-s002-flat.vmdk"
+}
+
+tap_plan 133
 raw_thick_eager
 desc_thin
 lazy_exec
@@ -536,5 +561,6 @@ no_room
 xcopy_case
 extents_case
 stamped
+stamped_split
 cleanup
 tap_done

@@ -104,7 +104,7 @@ printf '# Disk DescriptorFile\n' > "$bad/fake.img" && truncate -s 2M "$bad/fake.
 : > "$bad/empty.img"
 : > "$ds2/good.img"	# a destination that exists already
 
-tap_plan 132
+tap_plan 136
 svm attach "$ds0/good.img"
 expect 0 "attach good (raw, 16 MiB)"
 svm attach "$ds0/gd.vmdk"
@@ -250,6 +250,21 @@ check "nothing left: no svm device, no loop device, no state" \
 # the disk moves)
 svm attach "$ds0/good.img"
 expect 0 "attach good again"
+
+# --- the extents of an attached disk, reached by another descriptor or a
+# hard link: two devices over one file would let two VMs write it
+desc "$bad/shared.vmdk" monolithicFlat 'RW 32768 FLAT "../good.img" 0'
+ln "$ds0/good.img" "$bad/hardlink.img"
+snapshot_all > "$work/before.snap"
+svm attach "$bad/shared.vmdk"
+expect 3 "attach: a descriptor whose extent is the image of the attached disk good" "good"
+check "attach of a descriptor sharing good's image: nothing changed" unchanged "$work/before.snap"
+[ "$RC" = 0 ] && "$SVM" detach shared > /dev/null 2>&1
+svm attach "$bad/hardlink.img"
+expect 3 "attach: a hard link to the image of the attached disk good" "good"
+check "attach of a hard link to good's image: nothing changed" unchanged "$work/before.snap"
+[ "$RC" = 0 ] && "$SVM" detach hardlink > /dev/null 2>&1
+rm -f "$bad/shared.vmdk" "$bad/hardlink.img"
 snapshot_all > "$work/before.snap"
 svm migrate good --to "$ds1" --place "typo=$ds2"
 check "migrate: --place naming no disk of the command: refused (exit $RC), the message names it" \
