@@ -71,6 +71,7 @@ struct job {
 	bool sparse_src;
 	char *new_path;			/* the disk's path after the move */
 	bool switched;
+	uint64_t need[MAX_DS];		/* bytes each destination needs */
 };
 
 struct opts {
@@ -398,6 +399,7 @@ static int plan(struct job *j, const struct opts *o)
 				: 0;
 		need = !strcmp(f, "thin") || (!strcmp(f, "same") && j->sparse_src) ?
 		       share : j->dst[k].length;
+		j->need[k] = need;
 		if (statvfs(j->ds[k].path, &sv))
 			continue;
 		avail = (uint64_t)sv.f_bavail * sv.f_frsize;
@@ -417,6 +419,43 @@ static int plan(struct job *j, const struct opts *o)
 static int check_jobs(struct job *jobs, size_t n)
 {
 	size_t a, b, x, y;
+
+	for (a = 0; a < n; a++) {
+		for (x = 0; x < jobs[a].nds; x++) {
+			const char *ds = jobs[a].ds[x].path;
+			uint64_t total = 0, avail;
+			struct statvfs sv;
+			bool first = true;
+
+			if (jobs[a].ds[x].blk)
+				continue;
+			/* count each datastore once, at its first use */
+			for (b = 0; b < n && first; b++)
+				for (y = 0; y < jobs[b].nds; y++) {
+					if (b == a && y == x)
+						break;
+					if (!strcmp(jobs[b].ds[y].path, ds)) {
+						first = false;
+						break;
+					}
+				}
+			if (!first || statvfs(ds, &sv))
+				continue;
+			for (b = 0; b < n; b++)
+				for (y = 0; y < jobs[b].nds; y++)
+					if (!strcmp(jobs[b].ds[y].path, ds))
+						total += jobs[b].need[y];
+			avail = (uint64_t)sv.f_bavail * sv.f_frsize;
+			if (total > avail) {
+				char t1[32], t2[32];
+
+				msg("datastore %s has %s free, %s needed by the disks of this command together",
+				    ds, fmt_size(avail, t1, sizeof(t1)),
+				    fmt_size(total, t2, sizeof(t2)));
+				return -1;
+			}
+		}
+	}
 
 	for (a = 0; a < n; a++)
 		for (b = a; b < n; b++)
@@ -969,8 +1008,17 @@ static int rewrite_disk(struct job *j)
 		struct svm_disk *nd = NULL;
 		char path[PATH_MAX];
 
-		snprintf(path, sizeof(path), "%s/%s.vmdk",
-			 j->ds[0].blk ? "." : j->ds[0].path, j->name);
+		if (j->ds[0].blk) {
+			/* next to the raw image it replaces */
+			const char *sl = strrchr(j->disk->path, '/');
+
+			snprintf(path, sizeof(path), "%.*s/%s.vmdk",
+				 sl ? (int)(sl - j->disk->path) : 1,
+				 sl ? j->disk->path : ".", j->name);
+		} else {
+			snprintf(path, sizeof(path), "%s/%s.vmdk", j->ds[0].path,
+				 j->name);
+		}
 		ret = svm_disk_new(path, e, j->nr_dst, NULL, &nd, err, sizeof(err));
 		if (!ret)
 			ret = svm_disk_write_descriptor(nd, NULL, err, sizeof(err));
