@@ -430,15 +430,12 @@ static int check_jobs(struct job *jobs, size_t n)
 			if (jobs[a].ds[x].blk)
 				continue;
 			/* count each datastore once, at its first use */
-			for (b = 0; b < n && first; b++)
-				for (y = 0; y < jobs[b].nds; y++) {
-					if (b == a && y == x)
-						break;
+			for (b = 0; b <= a && first; b++)
+				for (y = 0; y < (b == a ? x : jobs[b].nds); y++)
 					if (!strcmp(jobs[b].ds[y].path, ds)) {
 						first = false;
 						break;
 					}
-				}
 			if (!first || statvfs(ds, &sv))
 				continue;
 			for (b = 0; b < n; b++)
@@ -1807,10 +1804,16 @@ int cmd_status(int argc, char **argv)
 			if (!shown)
 				printf("%-16s %-10s %15s %10s %7s  %s -> %s\n", "DISK", "STATE",
 				       "REGIONS", "MiB/s", "ETA", "SOURCE", "DESTINATIONS");
-			printf("%-16s %-10s %7llu/%-7llu %10.1f %6ds  %s%s ->", st->name,
+			char etas[16];
+
+			if (st->mig->rate > 0)
+				snprintf(etas, sizeof(etas), "%ds", (int)eta);
+			else
+				snprintf(etas, sizeof(etas), "-");
+			printf("%-16s %-10s %7llu/%-7llu %10.1f %7s  %s%s ->", st->name,
 			       state, (unsigned long long)copied,
 			       (unsigned long long)total, st->mig->rate / 1048576,
-			       (int)eta, st->src[0].file, st->nr_src > 1 ? ",..." : "");
+			       etas, st->src[0].file, st->nr_src > 1 ? ",..." : "");
 			for (k = 0; k < (int)st->mig->nr_dst; k++)
 				printf("%s%s", k ? "," : " ", st->mig->dst[k].file);
 			printf("\n");

@@ -271,6 +271,11 @@ int state_remove(const char *name)
 	return 0;
 }
 
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 int state_list(char ***names, size_t *n)
 {
 	DIR *d = opendir(g_state_dir);
@@ -298,6 +303,8 @@ int state_list(char ***names, size_t *n)
 			cnt++;
 	}
 	closedir(d);
+	if (cnt > 1)
+		qsort(v, cnt, sizeof(*v), cmp_names);
 	*names = v;
 	*n = cnt;
 	return 0;
