@@ -200,6 +200,56 @@ int map_extents(struct svm_ext *e, size_t n)
 	return 0;
 }
 
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+	if (S_ISBLK(a->st_mode) && S_ISBLK(b->st_mode))
+		return a->st_rdev == b->st_rdev;
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
+/* An extent of d overlapping one of an attached disk (or its migration)? */
+static bool extents_in_use(const struct svm_disk *d)
+{
+	char **names;
+	size_t n, i, k, e;
+	bool busy = false;
+
+	if (state_list(&names, &n))
+		return false;
+	for (i = 0; i < n; i++) {
+		struct svm_state *st;
+
+		if (!busy && !state_load(names[i], &st)) {
+			for (k = 0; k < d->nr_extents && !busy; k++) {
+				const struct svm_disk_extent *x = &d->extents[k];
+				struct stat a, b;
+
+				if (stat(x->file, &a))
+					continue;
+				for (e = 0; e < st->nr_src + (st->mig ? st->mig->nr_dst : 0) && !busy; e++) {
+					const struct svm_ext *y = e < st->nr_src ? &st->src[e] :
+								  &st->mig->dst[e - st->nr_src];
+
+					if (stat(y->file, &b) || !same_file(&a, &b))
+						continue;
+					if (x->offset < y->offset + y->length &&
+					    y->offset < x->offset + x->length) {
+						msg("%s: extent %s [%llu, +%llu) is in use by the attached disk %s",
+						    d->path, x->file,
+						    (unsigned long long)x->offset,
+						    (unsigned long long)x->length, st->name);
+						busy = true;
+					}
+				}
+			}
+			state_free(st);
+		}
+		free(names[i]);
+	}
+	free(names);
+	return busy;
+}
+
 int cmd_attach(int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -268,6 +318,8 @@ int cmd_attach(int argc, char **argv)
 		msg("the name %s is taken by %s: give --name", st->name, other->disk);
 		goto refused;
 	}
+	if (extents_in_use(d))
+		goto refused;
 	st->disk = strdup(real);
 	st->raw = !d->is_descriptor;
 	if (asprintf(&st->dm, "svm-%s", st->name) < 0)

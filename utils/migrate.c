@@ -935,6 +935,30 @@ static int collect(int argc, char **argv, struct opts *o, bool cold,
 	return 0;
 }
 
+/* Every --place must name a disk of the command (as given, or its name). */
+static int check_places(const struct opts *o, const struct job *jobs, size_t nd)
+{
+	size_t i, k;
+
+	for (i = 0; i < o->nplace; i++) {
+		const char *eq = strchr(o->place[i], '=');
+		size_t l = eq - o->place[i];
+		bool found = false;
+
+		for (k = 0; k < nd && !found; k++)
+			found = (strlen(jobs[k].arg) == l &&
+				 !strncmp(o->place[i], jobs[k].arg, l)) ||
+				(strlen(jobs[k].name) == l &&
+				 !strncmp(o->place[i], jobs[k].name, l));
+		if (!found) {
+			msg("--place %s: %.*s is not a disk of this command", o->place[i],
+			    (int)l, o->place[i]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* The datastores of disk arg: its --place, else --to. */
 static const char *ds_spec(const struct opts *o, const struct job *j)
 {
@@ -1138,6 +1162,8 @@ static int prepare(struct job *jobs, size_t nd, const char **disks,
 			return -1;
 		j->fmt = fmt_for(format_name(o->format), j->sparse_src, !cold);
 	}
+	if (check_places(o, jobs, nd))
+		return -2;
 	return check_jobs(jobs, nd);
 }
 
@@ -1613,12 +1639,6 @@ roll:
 		msg("%s: every disk is back on its source, destination extents removed",
 		    g_abort ? "aborted" : "failed");
 out:
-	if (g_json && rc != EX_OK) {
-		json_object *ev = event("error");
-
-		json_object_object_add(ev, "exit", json_object_new_int(rc));
-		emit(ev);
-	}
 	for (i = 0; old && i < nd; i++)
 		svm_ext_free(old[i], nold[i]);
 	free(old);
@@ -1629,14 +1649,26 @@ out:
 	return rc;
 }
 
+/* With --json, every run ends in a "done" event per disk or one "error". */
+static int json_end(int rc)
+{
+	if (g_json && rc != EX_OK) {
+		json_object *ev = event("error");
+
+		json_object_object_add(ev, "exit", json_object_new_int(rc));
+		emit(ev);
+	}
+	return rc;
+}
+
 int cmd_migrate(int argc, char **argv)
 {
-	return do_migrate(argc, argv, false);
+	return json_end(do_migrate(argc, argv, false));
 }
 
 int cmd_cold(int argc, char **argv)
 {
-	return do_migrate(argc, argv, true);
+	return json_end(do_migrate(argc, argv, true));
 }
 
 /* ---- abort and status -------------------------------------------------------- */
