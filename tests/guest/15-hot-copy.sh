@@ -199,10 +199,10 @@ switch_svmctl() {
 		"$CTL" resume "$DEV"
 }
 
-# Suspend/resume cycles while the hot copy runs: locks are revoked, the
-# mover copies those regions again.
+# Suspend/resume cycles while the hot copy runs (96 MiB in 128 KiB units):
+# locks are revoked, the mover copies those regions again.
 revoke_case() {
-	local name=revoke seed=21 mib=48 region=256
+	local name=revoke seed=21 mib=96 region=256
 	local sectors=$((mib * 2048)) blocks=$((mib * 256)) src='' dst='' rc i cp
 	local state=$work/revoke.state failed_before=$failures lost recopied
 
@@ -215,12 +215,14 @@ revoke_case() {
 	check "$name: create $DEV" \
 		dmsetup create "$DEV" --table "0 $sectors svmotion $src 0 $dst 0 $region"
 	start_writer "$seed" "$state"
-	"$CP" --hot "$DEV" --rate 12M > "$work/cp.out" 2>&1 &
+	# no rate limit: every worker holds a region lock nearly all the time,
+	# so a suspend finds some to revoke
+	"$CP" --hot "$DEV" > "$work/cp.out" 2>&1 &
 	cp=$!
-	for ((i = 0; i < 12; i++)); do
-		sleep 0.25
+	for ((i = 0; i < 40; i++)); do
 		kill -0 "$cp" 2>/dev/null || break
-		dmsetup suspend "$DEV" && sleep 0.05 && dmsetup resume "$DEV"
+		dmsetup suspend "$DEV" && dmsetup resume "$DEV"
+		sleep 0.05
 	done
 	wait "$cp"
 	rc=$?
