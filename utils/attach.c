@@ -35,6 +35,23 @@ unsigned int blk_lbs(const char *dev)
 	return lbs;
 }
 
+/* Whether an aligned O_DIRECT read of file succeeds. */
+static bool dio_works(const char *file)
+{
+	void *buf = NULL;
+	bool ok = false;
+	int fd;
+
+	fd = open(file, O_RDONLY | O_DIRECT | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	if (!posix_memalign(&buf, 4096, 4096))
+		ok = pread(fd, buf, 4096, 0) >= 0;
+	free(buf);
+	close(fd);
+	return ok;
+}
+
 int loop_attach(const char *file, bool direct, char *dev, size_t len,
 		bool *got_direct)
 {
@@ -45,6 +62,14 @@ int loop_attach(const char *file, bool direct, char *dev, size_t len,
 	fd = open(file, O_RDWR | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
+	/*
+	 * Ask for direct I/O only where a direct read of the file works: the
+	 * loop driver trusts the filesystem's direct_IO hook, and overlayfs
+	 * over tmpfs has one while tmpfs refuses O_DIRECT (every read of the
+	 * loop device would then fail with EIO).
+	 */
+	if (direct && !dio_works(file))
+		direct = false;
 	ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
 	if (ctl < 0) {
 		ret = -errno;
