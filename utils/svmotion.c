@@ -19,47 +19,44 @@ const char *g_prog = "svmotion";
 const char *g_state_dir = "/run/svmotion";
 bool g_json;
 
-void msg(const char *fmt, ...)
+/* One message: a JSON "message" event with --json; stderr unless an info
+ * line in JSON mode. */
+static void say(const char *level, const char *fmt, va_list ap)
 {
 	char buf[2048];
-	va_list ap;
 
-	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
 	if (g_json) {
 		json_object *o = json_object_new_object();
 
 		json_object_object_add(o, "event", json_object_new_string("message"));
-		json_object_object_add(o, "level", json_object_new_string("error"));
+		json_object_object_add(o, "level", json_object_new_string(level));
 		json_object_object_add(o, "message", json_object_new_string(buf));
 		printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 		fflush(stdout);
 		json_object_put(o);
+		if (strcmp(level, "error"))
+			return;
 	}
 	fprintf(stderr, "%s: %s\n", g_prog, buf);
 }
 
-void info(const char *fmt, ...)
+void msg(const char *fmt, ...)
 {
-	char buf[2048];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	say("error", fmt, ap);
 	va_end(ap);
-	if (g_json) {
-		json_object *o = json_object_new_object();
+}
 
-		json_object_object_add(o, "event", json_object_new_string("message"));
-		json_object_object_add(o, "level", json_object_new_string("info"));
-		json_object_object_add(o, "message", json_object_new_string(buf));
-		printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
-		fflush(stdout);
-		json_object_put(o);
-		return;
-	}
-	fprintf(stderr, "%s: %s\n", g_prog, buf);
+void info(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	say("info", fmt, ap);
+	va_end(ap);
 }
 
 int parse_size(const char *s, uint64_t *out)
