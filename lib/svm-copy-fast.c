@@ -503,7 +503,7 @@ static int fast_copy(struct svm_copy *c, struct svm_range *r)
 	struct svm_pair *p = r->p;
 	struct fast_run fr = {
 		.c = c, .r = r, .pi = p - c->pairs,
-		.scan = svm_copy_scan_zeros(c), .abandoned = UINT64_MAX,
+		.scan = svm_copy_scan_zeros(c, p), .abandoned = UINT64_MAX,
 	};
 	uint64_t next = r->src_off, end = r->src_off + r->len;
 	unsigned int s, i;

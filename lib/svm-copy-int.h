@@ -48,6 +48,11 @@ struct svm_pair {
 	 * 2 try a reflink clone (FICLONERANGE), <0 neither: not used
 	 */
 	int cfr_state;
+	/*
+	 * buffered backend: <0 copy_file_range refused between these files
+	 * (-errno), 0 use it where it applies (see buffered_kernel_copy)
+	 */
+	int kcopy_state;
 	/* hot copy: the dm-svmotion segment this pair is (svm-copy-hot.c) */
 	uint64_t seg_start;		/* segment start sector in the dm device */
 	uint64_t seg_region_bytes;	/* the target's region size */
@@ -177,8 +182,8 @@ int svm_copy_throttle(struct svm_copy *c, uint64_t n);
  */
 int svm_copy_zero(struct svm_copy *c, struct svm_range *r, uint64_t src_off,
 		  uint64_t len);
-/* Whether the format wants zero blocks within data detected. */
-bool svm_copy_scan_zeros(const struct svm_copy *c);
+/* Whether zero blocks within p's data are to be detected (by format). */
+bool svm_copy_scan_zeros(const struct svm_copy *c, const struct svm_pair *p);
 /* Length of the run at buf[0..len) that is all zeros (*zero) or not. */
 size_t svm_copy_run_len(const struct svm_copy *c, const unsigned char *buf,
 			size_t len, bool *zero);

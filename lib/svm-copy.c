@@ -230,23 +230,30 @@ double svm_copy_rate_wait(struct svm_copy *c, uint64_t n)
 	return due > 0 ? due : 0;
 }
 
-bool svm_copy_scan_zeros(const struct svm_copy *c)
+bool svm_copy_scan_zeros(const struct svm_copy *c, const struct svm_pair *p)
 {
+	/*
+	 * same from a block device: its allocation cannot be asked, so what
+	 * reads as zeros is taken as unallocated (as qemu-img convert does).
+	 */
 	return c->opts.format == SVM_FORMAT_THIN ||
-	       c->opts.format == SVM_FORMAT_THICK_LAZY;
+	       c->opts.format == SVM_FORMAT_THICK_LAZY ||
+	       (c->opts.format == SVM_FORMAT_SAME && p->src_blk);
 }
 
+/*
+ * Whether b[0, n) is all zeros: a data block usually fails on its first
+ * word; a zero block costs one memcmp of the block against itself shifted
+ * by 16 bytes (all equal to the zero head means all zero).
+ */
 static bool block_is_zero(const unsigned char *b, size_t n)
 {
-	static const unsigned char z[64];
+	static const unsigned char z[16];
 
-	while (n >= sizeof(z)) {
-		if (memcmp(b, z, sizeof(z)))
-			return false;
-		b += sizeof(z);
-		n -= sizeof(z);
-	}
-	return !n || !memcmp(b, z, n);
+	if (n <= sizeof(z))
+		return !memcmp(b, z, n);
+	return !memcmp(b, z, sizeof(z)) &&
+	       !memcmp(b, b + sizeof(z), n - sizeof(z));
 }
 
 size_t svm_copy_run_len(const struct svm_copy *c, const unsigned char *buf,
@@ -380,14 +387,63 @@ static int buffered_applies(struct svm_copy *c, struct svm_pair *p,
 	return 0;
 }
 
+/*
+ * Between two files of one filesystem, with no zero detection wanted, the
+ * kernel copies page cache to page cache (copy_file_range): one memory copy
+ * per byte instead of pread's and pwrite's two, and no system call per
+ * io_size pair. Advances *pos over what was copied. 0 when done or when the
+ * rest is for pread/pwrite: a refusal (the kernel or filesystem has no such
+ * copy; not asked again for this pair), or an error or short source, which
+ * pread/pwrite then meet and report precisely (read or write, offset,
+ * out of space); -ECANCELED.
+ */
+static int buffered_kernel_copy(struct svm_copy *c, struct svm_range *r,
+				uint64_t *pos, uint64_t end)
+{
+	struct svm_pair *p = r->p;
+
+	if (p->src_blk || p->dst_blk || p->src_dev != p->dst_dev ||
+	    svm_copy_scan_zeros(c, p) || p->kcopy_state < 0 ||
+	    getenv("SVM_COPY_NO_KERNEL_COPY"))
+		return 0;
+	while (*pos < end) {
+		size_t want = end - *pos < c->io_size ? end - *pos : c->io_size;
+		loff_t in = *pos, out = svm_range_dst(r, *pos);
+		ssize_t n;
+		int ret;
+
+		ret = svm_copy_throttle(c, want);
+		if (ret)
+			return ret;
+		n = copy_file_range(p->src_fd, &in, p->dst_fd, &out, want, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && svm_copy_is_refusal(-errno)) {
+			p->kcopy_state = -errno;
+			return 0;
+		}
+		if (n <= 0)
+			return 0;
+		svm_copy_account(c, r, SVM_MODE_BUFFERED, n, 0);
+		*pos += n;
+	}
+	return 0;
+}
+
 static int buffered_copy(struct svm_copy *c, struct svm_range *r)
 {
 	struct svm_pair *p = r->p;
 	unsigned char *buf = NULL;
 	uint64_t pos = r->src_off, end = r->src_off + r->len;
-	bool scan = svm_copy_scan_zeros(c);
+	bool scan = svm_copy_scan_zeros(c, p);
 	int ret = 0;
 
+	ret = buffered_kernel_copy(c, r, &pos, end);
+	if (ret || pos == end) {
+		if (ret == -ECANCELED)
+			r->fail_off = pos;
+		return ret;
+	}
 	if (posix_memalign((void **)&buf, 4096, c->io_size))
 		return svm_copy_fail(c, -ENOMEM, pos, "out of memory");
 	memset(buf, 0, c->io_size);

@@ -14,6 +14,11 @@
  *                      (server-side copy); elsewhere copy_file_range is a
  *                      page-cache copy, slower than the O_DIRECT queue
  *   SVM_MODE_BUFFERED  through the page cache, for what FAST cannot take
+ *                      (no O_DIRECT, e.g. tmpfs; unaligned extents); between
+ *                      files of one filesystem, with formats that detect no
+ *                      zeros (same, thick-eager), the kernel copies page
+ *                      cache to page cache (copy_file_range), else
+ *                      pread/pwrite
  *   SVM_MODE_AUTO      the first that applies, falling back range by range
  *
  * and writes the destination in one of four formats (thin/thick conversion on
@@ -54,7 +59,8 @@
  * front).
  *
  * Environment: SVM_COPY_FORCE_LIBAIO=1 makes the O_DIRECT backend use libaio
- * as if io_uring were unavailable (tests).
+ * as if io_uring were unavailable (tests); SVM_COPY_NO_KERNEL_COPY=1 makes
+ * the buffered backend use pread/pwrite only (tests).
  *
  * Conventions: sizes and offsets in bytes; functions return 0 or a negative
  * errno and fill an error line "svm-copy: <what>: <reason>" where one is
@@ -87,7 +93,9 @@ enum svm_copy_mode {
  */
 enum svm_copy_format {
 	SVM_FORMAT_SAME = 0,	/* follow the source's allocation: holes stay
-				 * holes, data is written as is */
+				 * holes, data is written as is; a block
+				 * device source (allocation unknown): zero
+				 * blocks are taken as unallocated, as thin */
 	SVM_FORMAT_THIN,	/* holes and zero blocks not written */
 	SVM_FORMAT_THICK_LAZY,	/* space allocated in full (fallocate) first,
 				 * holes and zero blocks not written */

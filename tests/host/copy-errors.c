@@ -249,7 +249,7 @@ static bool setup_loop(const char *img)
 	return strncmp(loopdev, "/dev/loop", 9) == 0;
 }
 
-#define LOOP_TESTS 9
+#define LOOP_TESTS 10
 
 static void test_block_device(const char *dense, const char *holey)
 {
@@ -311,6 +311,20 @@ static void test_block_device(const char *dense, const char *holey)
 	ret = cu_copy(&o, &p, 1, &res, err, sizeof(err));
 	ok(ret == 0 && cu_cmp(loopdev, 0, cu_path("from-dev"), 0, 4 * MiB),
 	   "block device to file: byte-exact (%s)", ret ? err : "ok");
+	{
+		/* format same from a device: what reads as zeros stays a hole */
+		uint64_t zeros = 0, off;
+
+		for (off = 0; off < 4 * MiB; off += 4096)
+			zeros += cu_is_zero(loopdev, off, 4096) ? 4096 : 0;
+		ok(ret == 0 && zeros >= MiB && res.bytes_skipped == zeros &&
+		   res.bytes_copied == 4 * MiB - zeros &&
+		   cu_alloc(cu_path("from-dev")) <= 4 * MiB - zeros + 64 * 1024,
+		   "block device to file, format same: %llu zero bytes skipped of %llu, %llu KiB allocated",
+		   (unsigned long long)res.bytes_skipped,
+		   (unsigned long long)zeros,
+		   (unsigned long long)cu_alloc(cu_path("from-dev")) / 1024);
+	}
 	teardown();
 }
 

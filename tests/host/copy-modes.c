@@ -162,6 +162,56 @@ static void test_odd_offsets(void)
 	}
 }
 
+/*
+ * Buffered between files of one filesystem, formats that detect no zeros:
+ * the kernel copies (copy_file_range), else pread/pwrite
+ * (SVM_COPY_NO_KERNEL_COPY=1). Both byte-exact at odd offsets, in several
+ * io_size chunks, the rest of the destination untouched.
+ */
+static void test_buffered_paths(void)
+{
+	const char *src = cu_path("bp-src"), *dst = cu_path("bp-dst");
+	const char *ref = cu_path("bp-ref");
+	const uint64_t so = 4096 + 99, dof = 1234, len = 5 * MiB + 17;
+	enum svm_copy_format fs[] = { SVM_FORMAT_SAME, SVM_FORMAT_THICK_EAGER };
+	const char *path[] = { "kernel copy", "pread/pwrite" };
+	char err[256];
+	int i, k;
+
+	cu_make_file(src, 6 * MiB, MiB, true, 11, 0, 0);
+	cu_make_file(ref, 6 * MiB, MiB, false, 12, 0, 0);
+	for (k = 0; k < 2; k++) {
+		if (k)
+			setenv("SVM_COPY_NO_KERNEL_COPY", "1", 1);
+		for (i = 0; i < 2; i++) {
+			struct svm_copy_opts o = { .mode = SVM_MODE_BUFFERED,
+						   .format = fs[i],
+						   .io_size = 64 * 1024 };
+			struct svm_extent_pair p = pair(src, so, dst, dof, len);
+			struct svm_copy_result res;
+			int ret;
+
+			cu_make_file(dst, 6 * MiB, MiB, false, 12, 0, 0);
+			ret = cu_copy(&o, &p, 1, &res, err, sizeof(err));
+			ok(ret == 0 && res.mode_used == SVM_MODE_BUFFERED,
+			   "buffered %s, %s: copy succeeds, mode buffered (%s)",
+			   path[k], svm_copy_format_name(fs[i]), ret ? err : "ok");
+			ok(cu_cmp(src, so, dst, dof, len) && cu_cmp(ref, 0, dst, 0, dof) &&
+			   cu_cmp(ref, dof + len, dst, dof + len, 6 * MiB - dof - len),
+			   "buffered %s, %s: extent byte-exact, the rest untouched",
+			   path[k], svm_copy_format_name(fs[i]));
+			ok(res.bytes_copied + res.bytes_skipped == len &&
+			   res.bytes_by_mode[SVM_MODE_BUFFERED] == res.bytes_copied,
+			   "buffered %s, %s: copied %llu + skipped %llu = %llu",
+			   path[k], svm_copy_format_name(fs[i]),
+			   (unsigned long long)res.bytes_copied,
+			   (unsigned long long)res.bytes_skipped,
+			   (unsigned long long)len);
+		}
+	}
+	unsetenv("SVM_COPY_NO_KERNEL_COPY");
+}
+
 static void test_several_pairs(void)
 {
 	const char *a = cu_path("pairs-a"), *b = cu_path("pairs-b");
@@ -415,7 +465,7 @@ int main(void)
 	const uint64_t dsize = 16 * MiB;
 
 	cu_setup();
-	tap_plan(60 + 12 + 6 + 3 + 4 + 12 + 3 + 4 + 3);
+	tap_plan(60 + 12 + 6 + 12 + 3 + 4 + 12 + 3 + 4 + 3);
 	holey = cu_path("holey-src");
 	dense = cu_path("dense-src");
 	cu_make_file(holey, HOLEY_SIZE, MiB, true, 1, ZERO_AT, ZERO_LEN);
@@ -423,6 +473,7 @@ int main(void)
 	test_mode_format(holey);
 	test_dirty_dst(holey);
 	test_odd_offsets();
+	test_buffered_paths();
 	test_several_pairs();
 	test_half_holes();
 	test_cancel(dense, dsize);
