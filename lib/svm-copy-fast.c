@@ -129,18 +129,30 @@ static int cfr_copy(struct svm_copy *c, struct svm_range *r)
 	int ret;
 
 	if (p->cfr_state == 2)
-		return cfr_clone(c, r);
+		return cfr_clone(c, r);	/* a clone keeps the holes */
 	while ((uint64_t)in < end) {
-		size_t want = end - in < CFR_CHUNK ? end - in : CFR_CHUNK;
-		loff_t at = in;
+		uint64_t pos = in, data_end;
+		size_t want;
+		loff_t at;
+
+		/* copy_file_range would write holes as zeros: skip them */
+		ret = svm_range_data(c, r, &pos, &data_end);
+		if (ret)
+			return ret;
+		if (pos >= end)
+			break;
+		out += pos - in;
+		in = pos;
+		at = in;
+		want = data_end - in < CFR_CHUNK ? data_end - in : CFR_CHUNK;
 
 		/* rate-limited: chunks of at most 1/10 s, so the pace holds */
 		if (c->opts.rate_limit && want > c->opts.rate_limit / 10) {
 			want = c->opts.rate_limit / 10 / 4096 * 4096;
 			if (!want)
 				want = 4096;
-			if (want > end - in)
-				want = end - in;
+			if (want > data_end - in)
+				want = data_end - in;
 		}
 
 		ret = svm_copy_throttle(c, want);
@@ -506,6 +518,7 @@ static int fast_copy(struct svm_copy *c, struct svm_range *r)
 		.scan = svm_copy_scan_zeros(c, p), .abandoned = UINT64_MAX,
 	};
 	uint64_t next = r->src_off, end = r->src_off + r->len;
+	uint64_t data_end = r->sparse ? r->src_off : end;
 	unsigned int s, i;
 	long res;
 	int ret;
@@ -529,7 +542,17 @@ static int fast_copy(struct svm_copy *c, struct svm_range *r)
 
 			if (sl->state != SLOT_FREE)
 				continue;
-			n = end - next < c->io_size ? end - next : c->io_size;
+			if (next >= data_end) {
+				/* holes in a sparse range: zeroed per the format */
+				ret = svm_range_data(c, r, &next, &data_end);
+				if (ret) {
+					stop_with(&fr, ret, next);
+					break;
+				}
+				if (next >= end)
+					break;
+			}
+			n = data_end - next < c->io_size ? data_end - next : c->io_size;
 			/* not due yet: reap what is in flight rather than sleep */
 			if (fr.inflight && svm_copy_rate_wait(c, n) > 0)
 				break;

@@ -69,6 +69,11 @@ struct svm_range {
 	uint64_t copied, skipped; /* accounted so far (rolled back on refusal) */
 	uint64_t fail_off;	/* source offset of a failure */
 	enum svm_copy_mode mode; /* accounted as */
+	/*
+	 * The source is a file and the range may hold holes: the backend
+	 * finds them (svm_range_data) and leaves them to svm_copy_zero.
+	 */
+	bool sparse;
 };
 
 static inline uint64_t svm_range_dst(const struct svm_range *r, uint64_t src_off)
@@ -182,6 +187,15 @@ int svm_copy_throttle(struct svm_copy *c, uint64_t n);
  */
 int svm_copy_zero(struct svm_copy *c, struct svm_range *r, uint64_t src_off,
 		  uint64_t len);
+/*
+ * For a sparse range: the next data at or after *pos, zeroing the holes on
+ * the way per the format (svm_copy_zero); *data_end is where that data ends
+ * (at most the range's end). *pos reaches the range's end when no data is
+ * left. A range that is not sparse is all data. 0 or an error (recorded,
+ * r->fail_off set).
+ */
+int svm_range_data(struct svm_copy *c, struct svm_range *r, uint64_t *pos,
+		   uint64_t *data_end);
 /* Whether zero blocks within p's data are to be detected (by format). */
 bool svm_copy_scan_zeros(const struct svm_copy *c, const struct svm_pair *p);
 /* Length of the run at buf[0..len) that is all zeros (*zero) or not. */

@@ -377,6 +377,67 @@ int svm_copy_zero(struct svm_copy *c, struct svm_range *r, uint64_t src_off,
 	return 0;
 }
 
+/*
+ * SEEK_DATA from pos found nothing (ENXIO): a hole to the end of the file,
+ * or the file now ends before the extent does (it shrank under the copy).
+ * 0, or -EIO with the failure recorded at the file's end.
+ */
+static int src_ended(struct svm_copy *c, struct svm_pair *p, uint64_t pos,
+		     uint64_t end, uint64_t *fail_off)
+{
+	struct stat st;
+
+	if (fstat(p->src_fd, &st) || (uint64_t)st.st_size >= end)
+		return 0;
+	*fail_off = (uint64_t)st.st_size > pos ? (uint64_t)st.st_size : pos;
+	return svm_copy_fail(c, -EIO, *fail_off,
+			     "source %s ended at %llu, before the end of the extent",
+			     p->ext.src.path, (unsigned long long)*fail_off);
+}
+
+int svm_range_data(struct svm_copy *c, struct svm_range *r, uint64_t *pos,
+		   uint64_t *data_end)
+{
+	uint64_t end = r->src_off + r->len;
+	off_t data, hole;
+	int ret;
+
+	if (!r->sparse || *pos >= end) {
+		*data_end = end;
+		return 0;
+	}
+	data = lseek(r->p->src_fd, *pos, SEEK_DATA);
+	if (data < 0 && errno == ENXIO) {
+		ret = src_ended(c, r->p, *pos, end, &r->fail_off);
+		if (ret)
+			return ret;
+		data = end;
+	} else if (data < 0) {
+		data = *pos;	/* no SEEK_DATA: all data */
+	}
+	if ((uint64_t)data > end)
+		data = end;
+	if ((uint64_t)data > *pos) {
+		if (svm_copy_is_cancelled(c)) {
+			r->fail_off = *pos;
+			return svm_copy_fail(c, -ECANCELED, *pos, "cancelled");
+		}
+		ret = svm_copy_zero(c, r, *pos, data - *pos);
+		if (ret)
+			return ret;
+		*pos = data;
+	}
+	if (*pos >= end) {
+		*data_end = end;
+		return 0;
+	}
+	hole = lseek(r->p->src_fd, *pos, SEEK_HOLE);
+	if (hole < 0 || (uint64_t)hole > end || (uint64_t)hole <= *pos)
+		hole = end;
+	*data_end = hole;
+	return 0;
+}
+
 /* ---- buffered backend: pread/pwrite through the page cache ------------ */
 
 static int buffered_applies(struct svm_copy *c, struct svm_pair *p,
@@ -430,11 +491,12 @@ static int buffered_kernel_copy(struct svm_copy *c, struct svm_range *r,
 	return 0;
 }
 
-static int buffered_copy(struct svm_copy *c, struct svm_range *r)
+/* The data [pos, end) of range r: kernel copy, else pread/pwrite. */
+static int buffered_data(struct svm_copy *c, struct svm_range *r, uint64_t pos,
+			 uint64_t end)
 {
 	struct svm_pair *p = r->p;
 	unsigned char *buf = NULL;
-	uint64_t pos = r->src_off, end = r->src_off + r->len;
 	bool scan = svm_copy_scan_zeros(c, p);
 	int ret = 0;
 
@@ -513,6 +575,22 @@ out:
 		r->fail_off = pos;
 	free(buf);
 	return ret;
+}
+
+static int buffered_copy(struct svm_copy *c, struct svm_range *r)
+{
+	uint64_t pos = r->src_off, end = r->src_off + r->len, data_end;
+	int ret;
+
+	for (;;) {
+		ret = svm_range_data(c, r, &pos, &data_end);
+		if (ret || pos >= end)
+			return ret;
+		ret = buffered_data(c, r, pos, data_end);
+		if (ret)
+			return ret;
+		pos = data_end;
+	}
 }
 
 static void no_fini(struct svm_copy *c)
@@ -1006,9 +1084,10 @@ static void note_fallback(struct svm_copy *c, unsigned int k, const char *why)
 
 /* Copy one data range through the chain, falling back on refusal. */
 static int copy_range(struct svm_copy *c, struct svm_pair *p, uint64_t off,
-		      uint64_t len)
+		      uint64_t len, bool sparse)
 {
-	struct svm_range r = { .p = p, .src_off = off, .len = len };
+	struct svm_range r = { .p = p, .src_off = off, .len = len,
+			       .sparse = sparse };
 	char why[160];
 	unsigned int k;
 	int ret = -EINVAL;
@@ -1045,31 +1124,17 @@ static int copy_range(struct svm_copy *c, struct svm_pair *p, uint64_t off,
 	return ret;
 }
 
-/* Copy the data or hole [off, off + len) of the source. */
-static int copy_segment(struct svm_copy *c, struct svm_pair *p, uint64_t off,
-			uint64_t len, bool hole)
+/* The source hole [off, off + len): what the format makes of it. */
+static int copy_hole(struct svm_copy *c, struct svm_pair *p, uint64_t off,
+		     uint64_t len)
 {
-	int ret;
+	struct svm_range r = { .p = p, .src_off = off, .len = len };
 
-	if (hole) {
-		struct svm_range r = { .p = p, .src_off = off, .len = len };
-
-		r.mode = c->opts.mode == SVM_MODE_BUFFERED ? SVM_MODE_BUFFERED
-							   : SVM_MODE_FAST;
-		if (svm_copy_is_cancelled(c))
-			return svm_copy_fail(c, -ECANCELED, off, "cancelled");
-		return svm_copy_zero(c, &r, off, len);
-	}
-	while (len) {
-		uint64_t n = len < c->range_bytes ? len : c->range_bytes;
-
-		ret = copy_range(c, p, off, n);
-		if (ret)
-			return ret;
-		off += n;
-		len -= n;
-	}
-	return 0;
+	r.mode = c->opts.mode == SVM_MODE_BUFFERED ? SVM_MODE_BUFFERED
+						   : SVM_MODE_FAST;
+	if (svm_copy_is_cancelled(c))
+		return svm_copy_fail(c, -ECANCELED, off, "cancelled");
+	return svm_copy_zero(c, &r, off, len);
 }
 
 static int copy_pair(struct svm_copy *c, struct svm_pair *p)
@@ -1120,26 +1185,35 @@ int svm_copy_span(struct svm_copy *c, struct svm_pair *p, uint64_t pos,
 
 		if (!p->src_blk) {
 			data = lseek(p->src_fd, pos, SEEK_DATA);
-			if (data < 0 && errno == ENXIO)
+			if (data < 0 && errno == ENXIO) {
+				uint64_t at;
+
+				ret = src_ended(c, p, pos, end, &at);
+				if (ret)
+					return ret;
 				data = end;
-			else if (data < 0)
+			} else if (data < 0) {
 				data = pos;	/* no SEEK_DATA: all data */
+			}
 		} else {
 			data = pos;
 		}
 		if ((uint64_t)data > end)
 			data = end;
 		if ((uint64_t)data > pos) {
-			ret = copy_segment(c, p, pos, data - pos, true);
+			ret = copy_hole(c, p, pos, data - pos);
 			if (ret)
 				return ret;
 			pos = data;
 			continue;
 		}
-		hole = p->src_blk ? -1 : lseek(p->src_fd, pos, SEEK_HOLE);
-		if (hole < 0 || (uint64_t)hole > end || (uint64_t)hole <= pos)
-			hole = end;
-		ret = copy_segment(c, p, pos, hole - pos, false);
+		/*
+		 * Data at pos. The next range_bytes go to the backend as one
+		 * range: small holes inside it are the backend's to skip
+		 * (svm_range_data), so its queue stays full across them.
+		 */
+		hole = end - pos < c->range_bytes ? end : pos + c->range_bytes;
+		ret = copy_range(c, p, pos, hole - pos, !p->src_blk);
 		if (ret)
 			return ret;
 		pos = hole;

@@ -110,13 +110,14 @@ static void test_short_source(const char *src)
 }
 
 static const char *shrink_path;
+static uint64_t shrink_to = MiB;
 static bool shrunk;
 
 static void shrink_src(const struct svm_copy_progress *pr, void *opaque)
 {
 	(void)pr;
 	(void)opaque;
-	if (!shrunk && truncate(shrink_path, MiB) == 0)
+	if (!shrunk && truncate(shrink_path, shrink_to) == 0)
 		shrunk = true;
 }
 
@@ -142,6 +143,35 @@ static void test_source_shrinks(void)
 	   "source shrinking: error at %llu, %llu bytes reported copied, and they are",
 	   (unsigned long long)res.error_offset,
 	   (unsigned long long)res.bytes_copied);
+}
+
+/*
+ * A sparse source cut inside a hole under the copy: the hole now runs to
+ * the file's end, which SEEK_DATA cannot tell from the end of the data;
+ * the mover must notice that the file ends before the extent.
+ */
+static void test_source_shrinks_in_hole(void)
+{
+	const char *src = cu_path("shrink-hsrc"), *dst = cu_path("shrink-hdst");
+	struct svm_copy_opts o = {
+		.mode = SVM_MODE_BUFFERED, .io_size = 256 * 1024,
+		.progress = shrink_src,
+	};
+	struct svm_extent_pair p = pair(src, 0, dst, 0, 8 * MiB);
+	struct svm_copy_result res;
+	char err[256];
+	int ret;
+
+	cu_make_file(src, 8 * MiB, 2 * MiB, true, 12, 0, 0);
+	shrink_path = src;
+	shrink_to = 3 * MiB;
+	shrunk = false;
+	ret = cu_copy(&o, &p, 1, &res, err, sizeof(err));
+	ok(shrunk && ret == -EIO && strstr(res.message, "ended at 3145728") &&
+	   res.error_offset == 3 * MiB,
+	   "sparse source cut inside a hole during the copy: %d at %llu: %s", ret,
+	   (unsigned long long)res.error_offset, res.message);
+	shrink_to = MiB;
 }
 
 static void test_overlap(const char *src)
@@ -361,7 +391,7 @@ int main(void)
 
 	cu_setup();
 	atexit(teardown);
-	tap_plan(9 + 1 + 2 + 4 + 2 + 4 + LOOP_TESTS + 2);
+	tap_plan(9 + 1 + 2 + 1 + 4 + 2 + 4 + LOOP_TESTS + 2);
 	dense = cu_path("dense");
 	holey = cu_path("holey");
 	cu_make_file(dense, 8 * MiB, MiB, false, 10, 0, 0);
@@ -369,6 +399,7 @@ int main(void)
 	test_arguments(dense);
 	test_short_source(dense);
 	test_source_shrinks();
+	test_source_shrinks_in_hole();
 	test_overlap(dense);
 	test_unaligned_fast(dense);
 	test_enospc(dense);
