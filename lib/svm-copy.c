@@ -1157,6 +1157,23 @@ static int copy_pair(struct svm_copy *c, struct svm_pair *p)
 					     ret == -ENOSPC ? " (destination out of space)" : "");
 		}
 	}
+	/*
+	 * A file destination gets its full size first: O_DIRECT writes that
+	 * extend a file are waited for one at a time by some filesystems
+	 * (ext4 takes the inode lock exclusively and forces them
+	 * synchronous), which would make the queue depth 1.
+	 */
+	if (!p->dst_blk && p->ext.dst.length) {
+		struct stat st;
+
+		if (fstat(p->dst_fd, &st) == 0 && (uint64_t)st.st_size < dend &&
+		    ftruncate(p->dst_fd, dend)) {
+			ret = -errno;
+			return svm_copy_fail(c, ret, pos, "extending %s to %llu: %s",
+					     p->ext.dst.path, (unsigned long long)dend,
+					     strerror(-ret));
+		}
+	}
 	ret = svm_copy_span(c, p, pos, end);
 	if (ret)
 		return ret;
