@@ -487,17 +487,11 @@ static void remove_created(struct svm_ext *d, size_t n)
 			unlink(d[i].file);
 }
 
-/*
- * Create job j's destination files: sparse, except thick-lazy, which is
- * allocated here (fallocate) since the copy will not write its zeros.
- * thick-eager is allocated by the copy itself, which writes every block;
- * a separate pass first would cost a second write of the whole disk where
- * fallocate has no unwritten extents (tmpfs clears every page). The room
- * for either was checked before anything was changed.
- */
+/* Create job j's destination files (thin: sparse; thick: allocated). */
 static int create_dst(struct job *j)
 {
-	bool thick = j->fmt == SVM_FORMAT_THICK_LAZY;
+	bool thick = j->fmt == SVM_FORMAT_THICK_LAZY ||
+		     j->fmt == SVM_FORMAT_THICK_EAGER;
 	size_t k;
 
 	for (k = 0; k < j->nr_dst; k++) {
