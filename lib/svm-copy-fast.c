@@ -219,7 +219,7 @@ static uint64_t first_bad(const struct svm_pair *p, unsigned char *buf,
 	return off;
 }
 
-enum slot_state { SLOT_FREE, SLOT_READ, SLOT_WRITE };
+enum slot_state { SLOT_FREE, SLOT_READ, SLOT_WRITE, SLOT_ZERO };
 
 struct slot {
 	enum slot_state state;
@@ -228,6 +228,7 @@ struct slot {
 	size_t cur;		/* bytes of the chunk handled */
 	size_t wr_len;		/* write in flight: [cur, cur + wr_len) */
 	size_t wr_done;		/* ... of which done (short writes) */
+	size_t zr_len;		/* zero run being unmapped: [cur, cur + zr_len) */
 	unsigned char *buf;
 };
 
@@ -400,6 +401,40 @@ static int fast_submit(struct svm_copy *c, unsigned int s, bool write,
 	}
 }
 
+/*
+ * Whether a zero run of pair pi can be unmapped asynchronously: the first
+ * thing svm_copy_zero would try there is PUNCH_HOLE on a block device (an
+ * unmap the kernel only does where the device guarantees zeros), which
+ * io_uring runs in its workers while the queue's reads and writes go on.
+ */
+static bool async_zero(const struct svm_copy *c, const struct svm_pair *p)
+{
+	return !((const struct fast *)c->fast)->use_aio && p->dst_blk &&
+	       (c->opts.format == SVM_FORMAT_THIN ||
+		c->opts.format == SVM_FORMAT_SAME);
+}
+
+static int fast_submit_punch(struct svm_copy *c, unsigned int s, size_t pi,
+			     uint64_t off, uint64_t len)
+{
+	struct fast *f = c->fast;
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&f->ring);
+	int fidx = f->fixed_files ? (int)(2 * pi + 1) : c->pairs[pi].dst_dfd;
+
+	if (!sqe) {
+		io_uring_submit(&f->ring);
+		sqe = io_uring_get_sqe(&f->ring);
+		if (!sqe)
+			return -EBUSY;
+	}
+	io_uring_prep_fallocate(sqe, fidx, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+				off, len);
+	if (f->fixed_files)
+		sqe->flags |= IOSQE_FIXED_FILE;
+	io_uring_sqe_set_data(sqe, (void *)(uintptr_t)s);
+	return 0;
+}
+
 /* Wait for one completion: its slot and result (bytes or -errno). */
 static int fast_reap(struct svm_copy *c, unsigned int *s, long *res)
 {
@@ -482,6 +517,14 @@ static void advance(struct fast_run *fr, unsigned int s)
 		if (fr->stop) {
 			abandon(fr, sl->off + sl->cur);
 			break;
+		}
+		if (zero && async_zero(c, fr->r->p) &&
+		    !fast_submit_punch(c, s, fr->pi,
+				       svm_range_dst(fr->r, sl->off + sl->cur), run)) {
+			sl->zr_len = run;
+			sl->state = SLOT_ZERO;
+			fr->inflight++;
+			return;
 		}
 		if (zero) {
 			ret = svm_copy_zero(c, fr->r, sl->off + sl->cur, run);
@@ -647,6 +690,23 @@ static int fast_copy(struct svm_copy *c, struct svm_range *r)
 			}
 			svm_copy_account(c, r, SVM_MODE_FAST, sl->wr_len, 0);
 			sl->cur += sl->wr_len;
+			advance(&fr, s);
+		} else if (f->slots[s].state == SLOT_ZERO) {
+			struct slot *sl = &f->slots[s];
+			uint64_t at = sl->off + sl->cur;
+
+			if (res < 0) {
+				/* no unmap with zeros here: the rest of the chain */
+				ret = svm_copy_zero(c, r, at, sl->zr_len);
+				if (ret) {
+					stop_with(&fr, ret, at);
+					sl->state = SLOT_FREE;
+					continue;
+				}
+			} else {
+				svm_copy_account(c, r, SVM_MODE_FAST, 0, sl->zr_len);
+			}
+			sl->cur += sl->zr_len;
 			advance(&fr, s);
 		}
 	}

@@ -119,6 +119,12 @@ struct svm_copy {
 				 * unit); hot: the unit locked and copied */
 	const struct svm_copy_ops *chain[SVM_COPY_MAX_CHAIN];
 	unsigned int chain_len;
+	/*
+	 * The mode of the backend that last accounted bytes (copied or
+	 * skipped): mode_used when nothing was copied. Under the parent's
+	 * mu for a hot copy's coordinator.
+	 */
+	int skip_mode;		/* mode + 1; 0: none yet */
 
 	atomic_int cancelled;
 	int cancel_fd;		/* eventfd, written by svm_copy_cancel() */

@@ -148,11 +148,13 @@ void svm_copy_account(struct svm_copy *c, struct svm_range *r,
 	c->res->bytes_copied += copied;
 	c->res->bytes_skipped += skipped;
 	c->res->bytes_by_mode[mode] += copied;
+	c->skip_mode = mode + 1;
 	if (pc) {
 		pthread_mutex_lock(&pc->mu);
 		pc->res->bytes_copied += copied;
 		pc->res->bytes_skipped += skipped;
 		pc->res->bytes_by_mode[mode] += copied;
+		pc->skip_mode = mode + 1;
 		pthread_mutex_unlock(&pc->mu);
 	}
 	svm_copy_report_progress(c, false);
@@ -1274,7 +1276,9 @@ int svm_copy_run(struct svm_copy *c, struct svm_copy_result *res)
 		memcpy(res->message, tmp, sizeof(tmp));
 	}
 	res->elapsed = svm_copy_now() - c->t0;
-	best = c->chain[0]->mode;
+	/* nothing copied (all holes and zeros): the backend that skipped */
+	best = c->skip_mode && !res->bytes_copied ? c->skip_mode - 1 :
+						    (int)c->chain[0]->mode;
 	for (m = 1; m < SVM_MODE_COUNT; m++)
 		if (res->bytes_by_mode[m] > res->bytes_by_mode[best])
 			best = m;

@@ -279,7 +279,7 @@ static bool setup_loop(const char *img)
 	return strncmp(loopdev, "/dev/loop", 9) == 0;
 }
 
-#define LOOP_TESTS 10
+#define LOOP_TESTS 11
 
 static void test_block_device(const char *dense, const char *holey)
 {
@@ -355,6 +355,24 @@ static void test_block_device(const char *dense, const char *holey)
 		   (unsigned long long)zeros,
 		   (unsigned long long)cu_alloc(cu_path("from-dev")) / 1024);
 	}
+	/*
+	 * zeros read from a device onto a dirty device, fast/same: unmapped
+	 * through io_uring (fallocate PUNCH_HOLE) while the queue goes on
+	 */
+	o = (struct svm_copy_opts){ .mode = SVM_MODE_FAST };
+	p = pair(dense, 0, loopdev, 3 * MiB, MiB);
+	ret = cu_copy(&o, &p, 1, &res, err, sizeof(err));
+	if (!ret && cu_is_zero(loopdev, 3 * MiB, MiB))
+		ret = -EIO;	/* not dirty: the test would prove nothing */
+	if (!ret && cu_is_zero(loopdev, MiB, MiB)) {
+		p = pair(loopdev, MiB, loopdev, 3 * MiB, MiB);
+		ret = cu_copy(&o, &p, 1, &res, err, sizeof(err));
+	}
+	ok(ret == 0 && cu_is_zero(loopdev, 3 * MiB, MiB) &&
+	   res.bytes_skipped == MiB && res.bytes_copied == 0 &&
+	   res.mode_used == SVM_MODE_FAST,
+	   "zeros from a device onto a dirty device, fast/same: unmapped, %llu skipped (%s)",
+	   (unsigned long long)res.bytes_skipped, ret ? err : "ok");
 	teardown();
 }
 
