@@ -1160,12 +1160,13 @@ static int copy_pair(struct svm_copy *c, struct svm_pair *p)
 		}
 	}
 	/*
-	 * A file destination gets its full size first: O_DIRECT writes that
-	 * extend a file are waited for one at a time by some filesystems
-	 * (ext4 takes the inode lock exclusively and forces them
-	 * synchronous), which would make the queue depth 1.
+	 * A file destination ends at least at its extent's end, and gets
+	 * that size before the copy: O_DIRECT writes that extend a file are
+	 * waited for one at a time by some filesystems (ext4 takes the inode
+	 * lock exclusively and forces them synchronous), which would make
+	 * the queue depth 1.
 	 */
-	if (!p->dst_blk && p->ext.dst.length) {
+	if (!p->dst_blk) {
 		struct stat st;
 
 		if (fstat(p->dst_fd, &st) == 0 && (uint64_t)st.st_size < dend &&
@@ -1176,22 +1177,7 @@ static int copy_pair(struct svm_copy *c, struct svm_pair *p)
 					     strerror(-ret));
 		}
 	}
-	ret = svm_copy_span(c, p, pos, end);
-	if (ret)
-		return ret;
-	/* A file destination ends at least at its extent's end. */
-	if (!p->dst_blk) {
-		struct stat st;
-
-		if (fstat(p->dst_fd, &st) == 0 && (uint64_t)st.st_size < dend &&
-		    ftruncate(p->dst_fd, dend)) {
-			ret = -errno;
-			return svm_copy_fail(c, ret, end, "extending %s to %llu: %s",
-					     p->ext.dst.path, (unsigned long long)dend,
-					     strerror(-ret));
-		}
-	}
-	return 0;
+	return svm_copy_span(c, p, pos, end);
 }
 
 int svm_copy_span(struct svm_copy *c, struct svm_pair *p, uint64_t pos,
