@@ -13,11 +13,14 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <linux/loop.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
@@ -47,7 +50,7 @@ struct svm_hot {
 	uint64_t next_unit;	/* ... and unit in it */
 	bool undone;		/* a unit was given up: the lowest one is */
 	size_t undone_pair;
-	uint64_t undone_off;	/* absolute source offset */
+	uint64_t undone_off;	/* absolute source offset (device terms) */
 	unsigned int running;	/* workers not finished; cond signalled at 0 */
 	pthread_cond_t cond;
 	bool cond_inited;
@@ -73,6 +76,189 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err + n, errlen - n, fmt, ap);
 	va_end(ap);
+}
+
+/* ---- loop devices over files: copy between the files ------------------- */
+
+/* One end of a pair that is a loop device over a regular file. */
+struct loop_end {
+	char *path;		/* the backing file, from sysfs */
+	uint64_t offset;	/* the loop device's offset into it */
+	int fd, dfd;		/* the file opened as a pair end */
+	bool blk;
+	unsigned int align;
+	struct stat st;
+	uint64_t size;
+};
+
+static void loop_end_close(struct loop_end *le)
+{
+	if (le->fd >= 0)
+		close(le->fd);
+	if (le->dfd >= 0)
+		close(le->dfd);
+	free(le->path);
+	le->fd = le->dfd = -1;
+	le->path = NULL;
+}
+
+/*
+ * The file behind loop device devfd (dev: its stat), opened as a pair end
+ * (for writing if dst, never created). 0, or -errno: not a loop device (or
+ * no file bound), read-only for a destination, no such file any more, or a
+ * file that is not the one the loop device holds (st_dev/st_ino differ from
+ * what LOOP_GET_STATUS64 reports: deleted, renamed over). le is closed on
+ * failure.
+ */
+static int loop_end_open(int devfd, const struct stat *dev, bool dst,
+			 struct loop_end *le)
+{
+	struct loop_info64 info;
+	char sys[64], path[PATH_MAX + 1], err[256];
+	struct svm_extent e = { 0 };
+	ssize_t n;
+	int fd, ret;
+
+	le->fd = le->dfd = -1;
+	le->path = NULL;
+	if (ioctl(devfd, LOOP_GET_STATUS64, &info))
+		return -errno;
+	if (dst && (info.lo_flags & LO_FLAGS_READ_ONLY))
+		return -EROFS;
+	snprintf(sys, sizeof(sys), "/sys/dev/block/%u:%u/loop/backing_file",
+		 major(dev->st_rdev), minor(dev->st_rdev));
+	fd = open(sys, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, path, sizeof(path) - 1);
+	close(fd);
+	if (n > 0 && path[n - 1] == '\n')
+		n--;
+	if (n <= 0 || path[0] != '/')
+		return -ENOENT;
+	path[n] = '\0';
+	le->path = strdup(path);
+	if (!le->path)
+		return -ENOMEM;
+	e.path = le->path;
+	ret = svm_copy_open_end(&e, dst, false, &le->fd, &le->dfd, &le->blk,
+				&le->align, &le->st, &le->size, err, sizeof(err));
+	if (!ret && (le->blk ||
+		     major(le->st.st_dev) != major(info.lo_device) ||
+		     minor(le->st.st_dev) != minor(info.lo_device) ||
+		     le->st.st_ino != info.lo_inode))
+		ret = -ESTALE;
+	if (ret) {
+		loop_end_close(le);
+		return ret;
+	}
+	le->offset = info.lo_offset;
+	return 0;
+}
+
+/*
+ * Whether the chain copies pair t (the backing files) better than the loop
+ * devices: O_DIRECT on the files (the loop layer left out), copy_file_range
+ * on NFS (a server-side copy), or the buffered kernel copy (one memory copy
+ * per byte instead of two, where the files have no O_DIRECT, e.g. tmpfs).
+ * Not for pread/pwrite (zero detection): no better than the devices.
+ */
+static bool files_gain(struct svm_copy *c, struct svm_pair *t)
+{
+	uint64_t off = t->ext.src.offset, len = t->ext.src.length;
+	char why[160];
+	unsigned int k;
+
+	for (k = 0; k < c->chain_len; k++) {
+		const struct svm_copy_ops *ops = c->chain[k];
+
+		if (ops == &svm_copy_ops_fast &&
+		    !ops->applies(c, t, off, len, why, sizeof(why)))
+			return true;
+		if (ops == &svm_copy_ops_cfr &&
+		    !ops->applies(c, t, off, len, why, sizeof(why)) &&
+		    t->cfr_state == 1)
+			return true;
+		if (ops == &svm_copy_ops_buffered)
+			return !svm_copy_scan_zeros(c, t) &&
+			       !getenv("SVM_COPY_NO_KERNEL_COPY");
+	}
+	return false;
+}
+
+/*
+ * Pair p's ends are loop devices over two files of one filesystem (how
+ * svmotion attaches file extents): copy between the files themselves when
+ * that is better (files_gain), so that the kernel's own copy (reflink, NFS
+ * server-side copy, page cache to page cache) can do it. Coherent with the
+ * guest's I/O through the loop devices: a loop device reads and writes its
+ * file through the same page cache (or with O_DIRECT, which writes back and
+ * drops the cached range first), and a region is locked while it is
+ * copied. Anything that does not check out leaves the devices in place.
+ * SVM_COPY_VIA_DEVICES=1 disables it (tests, benchmarks).
+ */
+static void look_through(struct svm_copy *c, struct svm_pair *p,
+			 const struct stat *sdev, const struct stat *ddev)
+{
+	struct loop_end s = { .fd = -1, .dfd = -1 }, d = { .fd = -1, .dfd = -1 };
+	struct svm_pair t;
+
+	if (getenv("SVM_COPY_VIA_DEVICES"))
+		return;
+	/*
+	 * Whatever was written through the device nodes' own page caches
+	 * goes to the files first: the copy reads the source file, and a
+	 * later writeback of an old destination page would overwrite it.
+	 */
+	if (sync_file_range(p->src_fd, 0, 0, SYNC_FILE_RANGE_WAIT_BEFORE |
+			    SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER) ||
+	    sync_file_range(p->dst_fd, 0, 0, SYNC_FILE_RANGE_WAIT_BEFORE |
+			    SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER))
+		return;
+	if (loop_end_open(p->src_fd, sdev, false, &s) ||
+	    loop_end_open(p->dst_fd, ddev, true, &d))
+		goto out;
+	/* two files of one filesystem, each long enough */
+	if (s.st.st_dev != d.st.st_dev || s.st.st_ino == d.st.st_ino ||
+	    s.offset + p->ext.src.offset + p->ext.src.length > s.size ||
+	    d.offset + p->ext.dst.offset + p->ext.dst.length > d.size)
+		goto out;
+	t = *p;
+	t.ext.src.path = s.path;
+	t.ext.dst.path = d.path;
+	t.ext.src.offset += s.offset;
+	t.ext.dst.offset += d.offset;
+	t.src_fd = s.fd;
+	t.src_dfd = s.dfd;
+	t.dst_fd = d.fd;
+	t.dst_dfd = d.dfd;
+	t.src_blk = t.dst_blk = false;
+	t.src_align = s.align;
+	t.dst_align = d.align;
+	t.src_dev = s.st.st_dev;
+	t.dst_dev = d.st.st_dev;
+	/* the guest may have written anywhere in it already */
+	t.dst_fresh_from = UINT64_MAX;
+	t.cfr_state = t.kcopy_state = 0;
+	if (!files_gain(c, &t))
+		goto out;
+	t.via_files = true;
+	t.src_shift = s.offset;
+	t.dst_shift = d.offset;
+	t.via_src = s.path;
+	t.via_dst = d.path;
+	t.via_dst_devfd = p->dst_fd;
+	close(p->src_fd);
+	if (p->src_dfd >= 0)
+		close(p->src_dfd);
+	if (p->dst_dfd >= 0)
+		close(p->dst_dfd);
+	*p = t;
+	c->via_files++;
+	return;
+out:
+	loop_end_close(&s);
+	loop_end_close(&d);
 }
 
 int svm_hot_prepare(struct svm_copy *c, const struct stat *sst,
@@ -198,6 +384,8 @@ int svm_hot_prepare(struct svm_copy *c, const struct stat *sst,
 		units += p->nr_units;
 		if (ub > maxunit)
 			maxunit = ub;
+		if (p->nr_units)
+			look_through(c, p, &sst[i], &dst[i]);
 	}
 	/* enough workers to keep queue_depth I/Os in flight */
 	ios = (maxunit + c->io_size - 1) / c->io_size;
@@ -382,6 +570,10 @@ static int hot_writeback(struct svm_copy *k, struct svm_pair *p, uint64_t off,
 				     strerror(-ret));
 	}
 	posix_fadvise(p->dst_fd, d, len, POSIX_FADV_DONTNEED);
+	/* the loop device's own cache of the range is stale now */
+	if (p->via_dst_devfd >= 0)
+		posix_fadvise(p->via_dst_devfd, d - p->dst_shift, len,
+			      POSIX_FADV_DONTNEED);
 	return 0;
 }
 
@@ -414,8 +606,13 @@ static int hot_unit(struct svm_copy *k, size_t pi, uint64_t unit)
 		ret = hot_lock(k, p, first, count, off);
 		if (ret)
 			return ret;
-		/* the guest wrote the source underneath this host's page cache */
-		posix_fadvise(p->src_fd, off, len, POSIX_FADV_DONTNEED);
+		/*
+		 * the guest wrote the source device underneath this host's
+		 * page cache (not so for a loop device's file, which the
+		 * loop device itself reads and writes through its cache)
+		 */
+		if (!p->via_files)
+			posix_fadvise(p->src_fd, off, len, POSIX_FADV_DONTNEED);
 		ret = svm_copy_span(k, p, off, off + len);
 		if (!ret)
 			ret = hot_writeback(k, p, off, len);
@@ -479,6 +676,7 @@ static void *worker_main(void *arg)
 			uint64_t off = c->pairs[pi].ext.src.offset +
 				       unit * unit_bytes(c, &c->pairs[pi]);
 
+			off -= c->pairs[pi].src_shift;	/* device terms */
 			if (!h->undone || pi < h->undone_pair ||
 			    (pi == h->undone_pair && off < h->undone_off)) {
 				h->undone = true;
@@ -488,7 +686,8 @@ static void *worker_main(void *arg)
 			/* the first real failure is the copy's */
 			if (ret != -ECANCELED && !c->res->error) {
 				c->res->error = ret;
-				c->res->error_offset = k->res->error_offset;
+				c->res->error_offset = k->res->error_offset -
+						       c->pairs[pi].src_shift;
 				memcpy(c->res->message, k->res->message,
 				       sizeof(c->res->message));
 			}
@@ -584,10 +783,12 @@ out:
 		if (h->undone)
 			off = h->undone_off;
 		else if (h->next_pair < c->nr_pairs)
-			off = c->pairs[h->next_pair].ext.src.offset +
+			off = c->pairs[h->next_pair].ext.src.offset -
+			      c->pairs[h->next_pair].src_shift +
 			      h->next_unit * unit_bytes(c, &c->pairs[h->next_pair]);
 		else
-			off = c->pairs[c->nr_pairs - 1].ext.src.offset +
+			off = c->pairs[c->nr_pairs - 1].ext.src.offset -
+			      c->pairs[c->nr_pairs - 1].src_shift +
 			      c->pairs[c->nr_pairs - 1].ext.src.length;
 		svm_copy_fail(c, -ECANCELED, off, "cancelled");
 	}

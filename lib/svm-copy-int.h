@@ -59,6 +59,29 @@ struct svm_pair {
 	uint64_t nr_units;		/* units (of region_bytes) to copy */
 	unsigned int lock_timeout_ms;	/* the table's, 0: the default */
 	bool synced;			/* already SYNCED: nothing to copy */
+	/*
+	 * hot copy: both ends were loop devices over files of one filesystem,
+	 * and the fds, paths and offsets above are now those of the backing
+	 * files (svm-copy-hot.c, look_through); src_shift is the source loop
+	 * device's offset into its file (error offsets are reported in device
+	 * terms). via_src/via_dst own the paths ext.src.path/ext.dst.path
+	 * point to then; NULL otherwise. via_dst_devfd: the destination loop
+	 * device, kept open to drop its own page cache (a buffered reader of
+	 * the device node would see it stale), else -1.
+	 */
+	bool via_files;
+	uint64_t src_shift, dst_shift;
+	/*
+	 * A file source: [data_from, data_until) was data when last asked
+	 * (SEEK_HOLE), and is not asked again: on tmpfs a SEEK_HOLE walks
+	 * every page up to the hole, to the end of a dense file. Stale
+	 * knowledge of data is harmless (a hole punched since reads as zeros
+	 * and is copied as such); holes are always asked afresh, as a guest
+	 * write may have filled one. Per copy (each hot worker has its own).
+	 */
+	uint64_t data_from, data_until;
+	char *via_src, *via_dst;
+	int via_dst_devfd;
 };
 
 /* A data range handed to a backend: source offset, length, accounting. */
@@ -155,6 +178,7 @@ struct svm_copy {
 	pthread_mutex_t mu;
 	bool mu_inited;
 	void *hot;			/* struct svm_hot (svm-copy-hot.c) */
+	unsigned int via_files;		/* pairs copied between loop files */
 };
 
 /* Library-internal helpers (svm-copy.c). */
@@ -202,6 +226,15 @@ int svm_copy_zero(struct svm_copy *c, struct svm_range *r, uint64_t src_off,
  */
 int svm_range_data(struct svm_copy *c, struct svm_range *r, uint64_t *pos,
 		   uint64_t *data_end);
+/*
+ * Open one end of a pair (dst: for writing, created if missing and create):
+ * buffered fd,
+ * O_DIRECT fd (-1 where refused) and its alignment, block device or file,
+ * stat and size. 0 or -errno with a message in err.
+ */
+int svm_copy_open_end(const struct svm_extent *e, bool dst, bool create,
+		      int *fd, int *dfd, bool *blk, unsigned int *align,
+		      struct stat *st, uint64_t *size, char *err, size_t errlen);
 /* Whether zero blocks within p's data are to be detected (by format). */
 bool svm_copy_scan_zeros(const struct svm_copy *c, const struct svm_pair *p);
 /* Length of the run at buf[0..len) that is all zeros (*zero) or not. */

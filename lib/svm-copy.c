@@ -397,6 +397,19 @@ static int src_ended(struct svm_copy *c, struct svm_pair *p, uint64_t pos,
 			     p->ext.src.path, (unsigned long long)*fail_off);
 }
 
+/*
+ * Whether pos is in the data last seen in p's source (p->data_from/until);
+ * *data_end is then where that data ends, at most end.
+ */
+static bool known_data(const struct svm_pair *p, uint64_t pos, uint64_t end,
+		       uint64_t *data_end)
+{
+	if (pos < p->data_from || pos >= p->data_until)
+		return false;
+	*data_end = p->data_until < end ? p->data_until : end;
+	return true;
+}
+
 int svm_range_data(struct svm_copy *c, struct svm_range *r, uint64_t *pos,
 		   uint64_t *data_end)
 {
@@ -408,6 +421,8 @@ int svm_range_data(struct svm_copy *c, struct svm_range *r, uint64_t *pos,
 		*data_end = end;
 		return 0;
 	}
+	if (known_data(r->p, *pos, end, data_end))
+		return 0;
 	data = lseek(r->p->src_fd, *pos, SEEK_DATA);
 	if (data < 0 && errno == ENXIO) {
 		ret = src_ended(c, r->p, *pos, end, &r->fail_off);
@@ -434,8 +449,14 @@ int svm_range_data(struct svm_copy *c, struct svm_range *r, uint64_t *pos,
 		return 0;
 	}
 	hole = lseek(r->p->src_fd, *pos, SEEK_HOLE);
-	if (hole < 0 || (uint64_t)hole > end || (uint64_t)hole <= *pos)
+	if (hole < 0 || (uint64_t)hole <= *pos) {
 		hole = end;
+	} else {
+		r->p->data_from = *pos;
+		r->p->data_until = hole;
+		if ((uint64_t)hole > end)
+			hole = end;
+	}
 	*data_end = hole;
 	return 0;
 }
@@ -734,14 +755,13 @@ static unsigned int file_dio_align(int fd)
 	return 512;
 }
 
-static int open_end(struct svm_copy *c, const struct svm_extent *e, bool dst,
-		    int *fd, int *dfd, bool *blk, unsigned int *align,
-		    struct stat *st, uint64_t *size, char *err, size_t errlen)
+int svm_copy_open_end(const struct svm_extent *e, bool dst, bool create,
+		      int *fd, int *dfd, bool *blk, unsigned int *align,
+		      struct stat *st, uint64_t *size, char *err, size_t errlen)
 {
-	int flags = dst ? O_WRONLY | O_CREAT : O_RDONLY;
+	int flags = dst ? O_WRONLY | (create ? O_CREAT : 0) : O_RDONLY;
 	int ret;
 
-	(void)c;
 	*fd = open(e->path, flags | O_CLOEXEC, 0644);
 	if (*fd < 0) {
 		ret = -errno;
@@ -925,6 +945,7 @@ int svm_copy_new(struct svm_copy **out, const struct svm_copy_opts *opts,
 
 		p->ext = pairs[i];
 		p->src_fd = p->src_dfd = p->dst_fd = p->dst_dfd = -1;
+		p->via_dst_devfd = -1;
 	}
 	c->cancel_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (c->cancel_fd < 0) {
@@ -938,14 +959,14 @@ int svm_copy_new(struct svm_copy **out, const struct svm_copy_opts *opts,
 		struct svm_pair *p = &c->pairs[i];
 		uint64_t ssize, dsize;
 
-		ret = open_end(c, &p->ext.src, false, &p->src_fd, &p->src_dfd,
-			       &p->src_blk, &p->src_align, &sst[i], &ssize,
-			       err, errlen);
+		ret = svm_copy_open_end(&p->ext.src, false, false, &p->src_fd,
+					&p->src_dfd, &p->src_blk, &p->src_align,
+					&sst[i], &ssize, err, errlen);
 		if (ret)
 			goto fail;
-		ret = open_end(c, &p->ext.dst, true, &p->dst_fd, &p->dst_dfd,
-			       &p->dst_blk, &p->dst_align, &dst[i], &dsize,
-			       err, errlen);
+		ret = svm_copy_open_end(&p->ext.dst, true, true, &p->dst_fd,
+					&p->dst_dfd, &p->dst_blk, &p->dst_align,
+					&dst[i], &dsize, err, errlen);
 		if (ret)
 			goto fail;
 		p->src_dev = sst[i].st_dev;
@@ -1057,6 +1078,10 @@ void svm_copy_free(struct svm_copy *c)
 			close(p->dst_fd);
 		if (p->dst_dfd >= 0)
 			close(p->dst_dfd);
+		if (p->via_dst_devfd >= 0)
+			close(p->via_dst_devfd);
+		free(p->via_src);
+		free(p->via_dst);
 	}
 	if (c->cancel_fd >= 0 && !c->borrowed)
 		close(c->cancel_fd);
@@ -1187,8 +1212,11 @@ int svm_copy_span(struct svm_copy *c, struct svm_pair *p, uint64_t pos,
 
 	while (pos < end) {
 		off_t data = -1, hole;
+		uint64_t known;
 
-		if (!p->src_blk) {
+		if (p->src_blk || known_data(p, pos, end, &known)) {
+			data = pos;
+		} else {
 			data = lseek(p->src_fd, pos, SEEK_DATA);
 			if (data < 0 && errno == ENXIO) {
 				uint64_t at;
@@ -1200,8 +1228,6 @@ int svm_copy_span(struct svm_copy *c, struct svm_pair *p, uint64_t pos,
 			} else if (data < 0) {
 				data = pos;	/* no SEEK_DATA: all data */
 			}
-		} else {
-			data = pos;
 		}
 		if ((uint64_t)data > end)
 			data = end;
@@ -1232,6 +1258,7 @@ int svm_copy_run(struct svm_copy *c, struct svm_copy_result *res)
 	int ret = 0, m, best;
 
 	memset(res, 0, sizeof(*res));
+	res->pairs_via_files = c->via_files;
 	c->res = res;
 	c->t0 = svm_copy_now();
 	c->last_progress = 0;
@@ -1245,7 +1272,7 @@ int svm_copy_run(struct svm_copy *c, struct svm_copy_result *res)
 
 		if (fsync(p->dst_fd)) {
 			ret = -errno;
-			svm_copy_fail(c, ret, p->ext.src.offset,
+			svm_copy_fail(c, ret, p->ext.src.offset - p->src_shift,
 				      "flushing %s: %s%s", p->ext.dst.path,
 				      strerror(-ret),
 				      ret == -ENOSPC ? " (destination out of space)" : "");

@@ -53,6 +53,21 @@
  * source device underneath it). Progress and bytes count committed regions
  * only once the copy ends (a region given up is subtracted again).
  *
+ * Loop devices over files (how svmotion attaches file extents): when both
+ * ends of a pair are loop devices over two files of one filesystem, the
+ * hot copy reads and writes the files themselves where that is better than
+ * the devices: O_DIRECT without the loop layer, a reflink clone or an NFS
+ * server-side copy (copy_file_range), or the buffered kernel copy where the
+ * files have no O_DIRECT (tmpfs: one memory copy per byte instead of two);
+ * not for pread/pwrite (zero detection). It is coherent with the guest's
+ * I/O through the loop devices (they go through the files' page cache, or
+ * write back and drop it for O_DIRECT), the files must be the very ones the
+ * loop devices hold (st_dev/st_ino as LOOP_GET_STATUS64 reports them), and
+ * the final flush is the destination file's fsync. Messages then name the
+ * files and their offsets; res.error_offset stays in the device's terms.
+ * res.pairs_via_files counts those pairs; SVM_COPY_VIA_DEVICES=1 turns it
+ * off.
+ *
  * Sources: regular files (holes found with SEEK_DATA/SEEK_HOLE) or block
  * devices (all data). Destinations: regular files (created if missing, grown
  * as needed, never shrunk) or block devices (must be large enough, checked up
@@ -60,7 +75,8 @@
  *
  * Environment: SVM_COPY_FORCE_LIBAIO=1 makes the O_DIRECT backend use libaio
  * as if io_uring were unavailable (tests); SVM_COPY_NO_KERNEL_COPY=1 makes
- * the buffered backend use pread/pwrite only (tests).
+ * the buffered backend use pread/pwrite only (tests); SVM_COPY_VIA_DEVICES=1
+ * makes a hot copy use loop devices as they are (tests, benchmarks).
  *
  * Conventions: sizes and offsets in bytes; functions return 0 or a negative
  * errno and fill an error line "svm-copy: <what>: <reason>" where one is
@@ -183,6 +199,8 @@ struct svm_copy_result {
 	/* hot copy */
 	uint64_t regions_committed;	/* regions (of region_bytes) committed */
 	uint64_t regions_recopied;	/* copies redone: lock revoked under them */
+	/* pairs copied between the files behind their loop devices */
+	unsigned int pairs_via_files;
 };
 
 struct svm_copy;

@@ -1278,6 +1278,9 @@ static int copy_job(struct job *j, const struct opts *o, size_t idx, size_t n,
 		json_object_object_add(ev, "bytes_skipped", json_object_new_int64(res.bytes_skipped));
 		json_object_object_add(ev, "mode", json_object_new_string(svm_copy_mode_name(res.mode_used)));
 		json_object_object_add(ev, "seconds", json_object_new_double(res.elapsed));
+		if (!cold)
+			json_object_object_add(ev, "extents_via_files",
+					       json_object_new_int(res.pairs_via_files));
 		emit(ev);
 	}
 	if (!ret && o->mover == SVM_MODE_XCOPY &&
@@ -1292,10 +1295,12 @@ static int copy_job(struct job *j, const struct opts *o, size_t idx, size_t n,
 	if (!ret && !g_json) {
 		char a[32], b[32];
 
-		info("%s: copied %s, skipped %s (holes, zeros) in %.1f s with mover %s",
+		info("%s: copied %s, skipped %s (holes, zeros) in %.1f s with mover %s%s",
 		     j->name, fmt_size(res.bytes_copied, a, sizeof(a)),
 		     fmt_size(res.bytes_skipped, b, sizeof(b)), res.elapsed,
-		     svm_copy_mode_name(res.mode_used));
+		     svm_copy_mode_name(res.mode_used),
+		     res.pairs_via_files ?
+		     ", between the files behind the loop devices" : "");
 	}
 	svm_copy_free(c);
 	free(tb.pairs);

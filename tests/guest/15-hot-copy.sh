@@ -107,12 +107,16 @@ hot_ok() {
 
 # --- live cases ---------------------------------------------------------------
 
-# live_case NAME SEED REGION_SECTORS MIB SVM_CP_ARGS...
+# live_case NAME SEED REGION_SECTORS MIB VIA MODE SVM_CP_ARGS...
+# VIA: "files" if the copy is to go between the loop devices' files (then
+# the copy from files works with the devices' own page caches), "devices"
+# if through the loop devices, "devices-forced" through them with
+# SVM_COPY_VIA_DEVICES=1; MODE: the mode the copy is to report.
 live_case() {
-	local name=$1 seed=$2 region=$3 mib=$4
-	shift 4
+	local name=$1 seed=$2 region=$3 mib=$4 via=$5 mode=$6
+	shift 6
 	local sectors=$((mib * 2048)) blocks=$((mib * 256)) src='' dst='' rc
-	local state=$work/$name.state failed_before=$failures
+	local state=$work/$name.state failed_before=$failures env=() want=0
 
 	tap_diag "[${SECONDS}s] case $name: $mib MiB, regions of $region sectors, svm-cp $*"
 	newloop src "$mib" && src=$REPLY
@@ -122,12 +126,22 @@ live_case() {
 		--seed "$seed" --init --ops 0 --odirect
 	check "$name: create $DEV (svmotion $src -> $dst)" \
 		dmsetup create "$DEV" --table "0 $sectors svmotion $src 0 $dst 0 $region"
+	# the loop devices' own page caches hold the destination's old data
+	check "$name: destination device read (cached) before the copy" \
+		cmp -s "$dst" /dev/zero -n $((mib << 20))
+	case $via in
+	files) want=1 ;;
+	devices-forced) env=(SVM_COPY_VIA_DEVICES=1) ;;
+	esac
 	start_writer "$seed" "$state"
-	timeout 300 "$CP" --hot "$DEV" "$@" > "$work/cp.out" 2>&1
+	env "${env[@]}" timeout 300 "$CP" --hot "$DEV" "$@" > "$work/cp.out" 2>&1
 	rc=$?
 	verdict "$rc" "$name: svm-cp --hot copies every region under the writer" \
 		"$work/cp.out"
 	check "$name: writer was still running after the copy" kill -0 "$writer"
+	check "$name: copied $( [ $want = 1 ] && echo between the files behind the loop devices || echo through the loop devices), mode $mode" \
+		test "$(field via_files "$work/cp.out")" = "$want" \
+		-a "$(field mode "$work/cp.out")" = "$mode"
 	snapshot
 	check "$name: status synced, all regions copied, no destination error" \
 		synced 1
@@ -143,9 +157,61 @@ live_case() {
 		verify "$MAP" "$state"
 	check "$name: the destination device holds every acknowledged write" \
 		verify "$dst" "$state"
+	check "$name: ... and reads the same through its page cache" \
+		cached_equal "$dst"
 	case_end "$failed_before"
 }
-PER_LIVE=12
+PER_LIVE=15
+
+# cached_equal DEV: DEV read through its page cache equals DEV read O_DIRECT
+cached_equal() {
+	dd if="$1" bs=1M iflag=direct status=none | cmp - "$1"
+}
+
+# A sparse source file (3000 stamped 4 KiB blocks scattered over 64 MiB of
+# holes): the copy goes between the files and finds the holes with
+# SEEK_DATA/SEEK_HOLE while the writer keeps filling some of them; the
+# destination must equal the source byte for byte (holes read as zeros on
+# both) and keep holes of its own.
+sparse_case() {
+	local name=sparse-files seed=16 mib=64 region=2048
+	local sectors=$((mib * 2048)) blocks=$((mib * 256)) src='' dst='' rc
+	local state=$work/sparse.state failed_before=$failures kib
+
+	tap_diag "[${SECONDS}s] case $name: $mib MiB sparse source, regions of $region sectors, svm-cp --mode auto"
+	newloop src "$mib" && src=$REPLY
+	newloop dst "$mib" && dst=$REPLY
+	check "$name: 3000 stamped blocks scattered over the source" \
+		"$SW" write --dev "$src" --blocks "$blocks" --state "$state" \
+		--seed "$seed" --ops 3000 --odirect
+	check "$name: create $DEV (svmotion $src -> $dst)" \
+		dmsetup create "$DEV" --table "0 $sectors svmotion $src 0 $dst 0 $region"
+	start_writer "$seed" "$state"
+	timeout 300 "$CP" --hot "$DEV" --mode auto > "$work/cp.out" 2>&1
+	rc=$?
+	verdict "$rc" "$name: svm-cp --hot copies every region under the writer" \
+		"$work/cp.out"
+	check "$name: copied between the files, holes skipped ($(field skipped "$work/cp.out") bytes)" \
+		test "$(field via_files "$work/cp.out")" = 1 \
+		-a "$(field skipped "$work/cp.out")" -gt $((8 << 20))
+	snapshot
+	check "$name: every byte counted, every region committed" \
+		hot_ok "$work/cp.out" $((mib << 20)) "$(seg_field 1 total)"
+	check "$name: writer stopped by SIGTERM: exit 0, no write error" stop_writer
+	check "$name: source holds every acknowledged write" verify "$src" "$state"
+	check "$name: switch over to linear on $dst" \
+		switch_dmsetup "$sectors" "$dst"
+	check "$name: every block read through $MAP holds its last acknowledged write" \
+		verify "$MAP" "$state"
+	check "$name: destination equals source byte for byte (O_DIRECT reads)" \
+		cmp <(dd if="$src" bs=1M iflag=direct status=none) \
+		<(dd if="$dst" bs=1M iflag=direct status=none)
+	kib=$(du -k "$work/dst.img" | cut -f1)
+	check "$name: the destination file kept holes (${kib} KiB allocated of $((mib << 10)))" \
+		test "$kib" -lt $((mib << 9))
+	case_end "$failed_before"
+}
+PER_SPARSE=11
 
 switch_dmsetup() {
 	dmsetup suspend "$DEV" &&
@@ -388,10 +454,14 @@ refusals_case() {
 }
 PER_REFUSALS=8
 
-tap_plan $((3 * PER_LIVE + PER_SPLIT + PER_REVOKE + PER_SRC_ERROR + PER_CANCEL + PER_REFUSALS))
-live_case fast-64k 11 128 32 --mode fast
-live_case buffered-1m 12 2048 48 --mode buffered
-live_case auto-same-4m 13 8192 64 --mode auto --qd 32
+tap_plan $((4 * PER_LIVE + PER_SPARSE + PER_SPLIT + PER_REVOKE + PER_SRC_ERROR + PER_CANCEL + PER_REFUSALS))
+# files on tmpfs: no O_DIRECT (fast keeps the devices); the buffered
+# kernel copy goes between the files
+live_case fast-64k 11 128 32 devices fast --mode fast
+live_case buffered-1m 12 2048 48 files buffered --mode buffered
+live_case auto-same-4m 13 8192 64 files buffered --mode auto --qd 32
+live_case auto-same-dev 14 8192 64 devices-forced fast --mode auto --qd 32
+sparse_case
 split_case
 revoke_case
 src_error_case

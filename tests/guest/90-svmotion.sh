@@ -95,6 +95,8 @@ raw_thick_eager() {
 		has_event "$work/svm.out" '.event == "switchover" and (.stun_ms | type) == "number" and .disks == ["vm1"]'
 	check "--json: a done event with the new path" \
 		has_event "$work/svm.out" ".event == \"done\" and .disk == \"vm1\" and .path == \"$ds1/vm1.img\""
+	check "--json: copied by mover fast through the loop devices (no O_DIRECT on the files)" \
+		has_event "$work/svm.out" '.event == "copied" and .disk == "vm1" and .mode == "fast" and .extents_via_files == 0 and .bytes_copied + .bytes_skipped == 33554432'
 	check "vm1: svm-vm1 is linear on $ds1/vm1.img (a raw image keeps its name)" \
 		maps_to vm1 "linear $ds1/vm1.img"
 	check "vm1: destination holds the data" cmp "$ds1/vm1.img" "$work/exp/vm1"
@@ -515,6 +517,8 @@ stamped() {
 	start_writer 9 "$state"
 	svm migrate vm9 --to "$ds3" --rate 8M --format thick-eager
 	expect 0 "migrate vm9 while the writer runs" "switched over 1 disk in one pause"
+	check "vm9: copied between the files behind the loop devices (mover buffered)" \
+		grep -q "with mover buffered, between the files behind the loop devices" "$work/svm.err"
 	check "vm9: the writer was still running after the switchover" kill -0 "$writer"
 	check "vm9: writer stopped: exit 0, no write error" stop_writer
 	check "vm9: every block read through the device holds its last acknowledged write" \
@@ -549,7 +553,7 @@ stamped_split() {
 		"linear $ds1/vm13-s001-flat.vmdk" "linear $ds2/vm13-s002-flat.vmdk"
 }
 
-tap_plan 133
+tap_plan 135
 raw_thick_eager
 desc_thin
 lazy_exec

@@ -328,7 +328,7 @@ int main(int argc, char **argv)
 	ret = svm_copy_run(g_copy, &res);
 	if (opts.progress)
 		fputc('\n', stderr);
-	printf("copied=%llu skipped=%llu mode=%s fast=%llu buffered=%llu xcopy=%llu libaio=%d elapsed=%.3f MiB/s=%.1f regions=%llu recopied=%llu\n",
+	printf("copied=%llu skipped=%llu mode=%s fast=%llu buffered=%llu xcopy=%llu libaio=%d elapsed=%.3f MiB/s=%.1f regions=%llu recopied=%llu via_files=%u\n",
 	       (unsigned long long)res.bytes_copied,
 	       (unsigned long long)res.bytes_skipped,
 	       svm_copy_mode_name(res.mode_used),
@@ -339,7 +339,7 @@ int main(int argc, char **argv)
 	       res.elapsed > 0 ? (res.bytes_copied + res.bytes_skipped) /
 				 res.elapsed / 1048576.0 : 0.0,
 	       (unsigned long long)res.regions_committed,
-	       (unsigned long long)res.regions_recopied);
+	       (unsigned long long)res.regions_recopied, res.pairs_via_files);
 	if (ret)
 		fprintf(stderr, "%s (error at source offset %llu)\n", res.message,
 			(unsigned long long)res.error_offset);
