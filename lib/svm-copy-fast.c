@@ -410,6 +410,7 @@ static int fast_submit(struct svm_copy *c, unsigned int s, bool write,
 static bool async_zero(const struct svm_copy *c, const struct svm_pair *p)
 {
 	return !((const struct fast *)c->fast)->use_aio && p->dst_blk &&
+	       p->dst_fresh_from == UINT64_MAX &&
 	       (c->opts.format == SVM_FORMAT_THIN ||
 		c->opts.format == SVM_FORMAT_SAME);
 }

@@ -37,7 +37,12 @@ struct svm_pair {
 	unsigned int src_align;	/* O_DIRECT offset/length alignment, 0: none */
 	unsigned int dst_align;
 	dev_t src_dev, dst_dev;	/* st_dev of files */
-	uint64_t dst_fresh_from; /* a regular file reads zeros (unwritten) from here */
+	/*
+	 * the destination reads zeros (never written) from here: a regular
+	 * file beyond its size at open, a block device extent unmapped up
+	 * front (cold, thin/same); UINT64_MAX: nowhere known
+	 */
+	uint64_t dst_fresh_from;
 	/* xcopy: 0 not probed yet, 1 both ends are LUNs that can pair, <0 refused */
 	int xcopy_state;
 	char xcopy_why[160];		/* why refused */

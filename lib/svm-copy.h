@@ -105,7 +105,11 @@ enum svm_copy_mode {
  * (thick-lazy, thick-eager); a block device gets PUNCH_HOLE (thin, same: an
  * unmap the kernel only does where the device guarantees zeros), else
  * ZERO_RANGE, else BLKZEROOUT; zeros are written when none of those is
- * supported. Zero blocks are detected per 4 KiB.
+ * supported. Zero blocks are detected per 4 KiB. A cold copy onto a block
+ * device in format thin or same first unmaps the whole destination extent
+ * with one PUNCH_HOLE (as qemu-img convert zeroes its target first; not when
+ * XCOPY takes the pair) and then skips zero runs and holes; where the device
+ * refuses, they are handled one by one.
  */
 enum svm_copy_format {
 	SVM_FORMAT_SAME = 0,	/* follow the source's allocation: holes stay

@@ -129,11 +129,18 @@ static void emit(json_object *o)
 	json_object_put(o);
 }
 
+static double g_t0;	/* when the command started (now_s) */
+
 static json_object *event(const char *name)
 {
 	json_object *o = json_object_new_object();
 
+	if (!g_t0)
+		g_t0 = now_s();
 	json_object_object_add(o, "event", json_object_new_string(name));
+	/* seconds since the command started, to the millisecond */
+	json_object_object_add(o, "t",
+			       json_object_new_double((double)(long long)((now_s() - g_t0) * 1000) / 1000));
 	return o;
 }
 
@@ -1668,11 +1675,13 @@ static int json_end(int rc)
 
 int cmd_migrate(int argc, char **argv)
 {
+	g_t0 = now_s();
 	return json_end(do_migrate(argc, argv, false));
 }
 
 int cmd_cold(int argc, char **argv)
 {
+	g_t0 = now_s();
 	return json_end(do_migrate(argc, argv, true));
 }
 

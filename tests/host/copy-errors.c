@@ -17,7 +17,7 @@
 #include "tap.h"
 #include "copy-util.h"
 
-static char loopdev[64];
+static char loopdev[64], loopdev2[64];
 static char smallfs[320];
 
 static void teardown(void)
@@ -29,6 +29,12 @@ static void teardown(void)
 		if (system(cmd))
 			fprintf(stderr, "losetup -d %s failed\n", loopdev);
 		loopdev[0] = 0;
+	}
+	if (loopdev2[0]) {
+		snprintf(cmd, sizeof(cmd), "losetup -d %s", loopdev2);
+		if (system(cmd))
+			fprintf(stderr, "losetup -d %s failed\n", loopdev2);
+		loopdev2[0] = 0;
 	}
 	if (smallfs[0]) {
 		/* lazily: io_uring drops its registered files asynchronously */
@@ -263,7 +269,8 @@ static void test_enospc(const char *src)
 	smallfs[0] = 0;
 }
 
-static bool setup_loop(const char *img)
+/* A loop device over img, its path in dev (64 bytes). */
+static bool loop_over(const char *img, char *dev)
 {
 	char cmd[400];
 	FILE *f;
@@ -272,14 +279,24 @@ static bool setup_loop(const char *img)
 	f = popen(cmd, "r");
 	if (!f)
 		return false;
-	if (!fgets(loopdev, sizeof(loopdev), f))
-		loopdev[0] = 0;
+	if (!fgets(dev, 64, f))
+		dev[0] = 0;
 	pclose(f);
-	loopdev[strcspn(loopdev, "\n")] = 0;
-	return strncmp(loopdev, "/dev/loop", 9) == 0;
+	dev[strcspn(dev, "\n")] = 0;
+	return strncmp(dev, "/dev/loop", 9) == 0;
 }
 
-#define LOOP_TESTS 11
+static bool setup_loop(const char *img)
+{
+	return loop_over(img, loopdev);
+}
+
+static bool setup_loop2(const char *img)
+{
+	return loopdev2[0] || loop_over(img, loopdev2);
+}
+
+#define LOOP_TESTS 13
 
 static void test_block_device(const char *dense, const char *holey)
 {
@@ -373,6 +390,36 @@ static void test_block_device(const char *dense, const char *holey)
 	   res.mode_used == SVM_MODE_FAST,
 	   "zeros from a device onto a dirty device, fast/same: unmapped, %llu skipped (%s)",
 	   (unsigned long long)res.bytes_skipped, ret ? err : "ok");
+	/*
+	 * thin onto an extent in the middle of a dirty device (unmapped once
+	 * up front, zero runs then skipped): the extent is byte-exact, what
+	 * lies around it is untouched, for both ways of skipping (holes of a
+	 * file source, zero runs read from a device source)
+	 */
+	for (i = 0; i < 2; i++) {
+		const char *src = i ? cu_path("holes-dev-src") : holey;
+
+		cu_make_file(cu_path("fill"), 4 * MiB, MiB, false, 21 + i, 0, 0);
+		o = (struct svm_copy_opts){ .mode = SVM_MODE_FAST };
+		p = pair(cu_path("fill"), 0, loopdev, 0, 4 * MiB);
+		ret = cu_copy(&o, &p, 1, &res, err, sizeof(err));
+		if (!ret && i) {
+			/* a device source: the holey file behind a 2nd loop */
+			ret = setup_loop2(holey) ? 0 : -ENODEV;
+			src = loopdev2;
+		}
+		o = (struct svm_copy_opts){ .mode = SVM_MODE_FAST,
+					    .format = SVM_FORMAT_THIN };
+		p = pair(src, 0, loopdev, MiB, 2 * MiB);
+		ret = ret ? ret : cu_copy(&o, &p, 1, &res, err, sizeof(err));
+		ok(ret == 0 && cu_cmp(holey, 0, loopdev, MiB, 2 * MiB) &&
+		   cu_cmp(cu_path("fill"), 0, loopdev, 0, MiB) &&
+		   cu_cmp(cu_path("fill"), 3 * MiB, loopdev, 3 * MiB, MiB) &&
+		   res.bytes_skipped == MiB && res.bytes_copied == MiB,
+		   "thin from a %s onto the middle of a dirty device: byte-exact, %llu skipped, the rest of the device untouched (%s)",
+		   i ? "device" : "sparse file",
+		   (unsigned long long)res.bytes_skipped, ret ? err : "ok");
+	}
 	teardown();
 }
 
