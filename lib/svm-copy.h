@@ -172,7 +172,8 @@ struct svm_copy_opts {
 	/*
 	 * Hot copy: regions locked and copied at once, each by its own worker
 	 * thread; 0: enough regions to keep queue_depth I/Os in flight (at
-	 * least 2, at most 16). At most 64.
+	 * least 2, at most 4: a guest write into a locked region waits for its
+	 * copy). At most 64.
 	 */
 	unsigned int regions_in_flight;
 	/*
