@@ -806,12 +806,27 @@ int svm_disk_parse(const char *text, size_t len, const char *path,
 	if (len > SVM_DISK_MAX_DESC)
 		return perr(&ps, "descriptor larger than %d bytes",
 			    SVM_DISK_MAX_DESC);
-	/* QEMU pads what it rewrites with NULs to a sector: the text ends */
+	/*
+	 * QEMU pads what it rewrites with NULs to a sector: the text ends at
+	 * the first NUL. It rewrites the CID in place (block/vmdk.c,
+	 * vmdk_write_cid, which writes its whole buffer back): when the new
+	 * CID is shorter than the old one, the old text's last bytes stay
+	 * right after that NUL. Such a remnant (at most 16 bytes, equal to the
+	 * end of the text before the NUL, then only NULs) is ignored, as QEMU
+	 * ignores it; anything else after a NUL is refused.
+	 */
 	nul = memchr(text, 0, len);
 	if (nul) {
-		const char *c;
+		const char *c = nul + 1, *r = c;
+		size_t n;
 
-		for (c = nul; c < text + len && !*c; c++)
+		while (c < text + len && *c)
+			c++;
+		n = c - r;
+		if (n && (n > 16 || n > (size_t)(nul - text) ||
+			  memcmp(r, nul - n, n)))
+			c = r;		/* not a remnant: refused below */
+		for (; c < text + len && !*c; c++)
 			;
 		if (c < text + len) {
 			ps.line = 1;

@@ -1130,6 +1130,27 @@ static void test_hostile(void)
 		refused(pad, sizeof(pad) - 1, -EINVAL, 8, "NUL byte",
 			"text after NUL padding (QEMU stops at the first NUL)");
 	}
+	{
+		/*
+		 * QEMU's in-place CID rewrite with a shorter CID: the old
+		 * text's last bytes stay after the NUL (a remnant equal to the
+		 * text's end) -> read as the text before the NUL
+		 */
+		static const char rem[] = HDR EXT "\0" "0\n" "\0\0\0";
+		static const char bad[] = HDR EXT "\0" "x\n" "\0\0\0";
+		struct svm_disk *dr = NULL;
+		char e2[256];
+		int r2;
+
+		r2 = svm_disk_parse(rem, sizeof(rem) - 1, "/x/rem.vmdk", &dr,
+				    e2, sizeof(e2));
+		ok(!r2 && dr && dr->nr_extents == 1,
+		   "QEMU's shorter-CID rewrite (end-of-text remnant after the NUL) is read: %s",
+		   r2 ? e2 : "ok");
+		svm_disk_free(dr);
+		refused(bad, sizeof(bad) - 1, -EINVAL, 8, "NUL byte",
+			"bytes after the NUL that are not the text's end");
+	}
 
 	n = sprintf(text, HDR "# ");
 	memset(text + n, 'x', 9000);
@@ -1184,7 +1205,7 @@ int main(void)
 	make_file(P("sub/b.raw"), 2 * MiB, 3);
 	make_file(P("c.raw"), 3 * MiB, 4);
 
-	tap_plan(68 + NR_HOSTILE);
+	tap_plan(70 + NR_HOSTILE);
 	test_qemu_created();
 	test_handwritten();
 	test_raw();
