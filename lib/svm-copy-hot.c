@@ -186,8 +186,7 @@ static bool files_gain(struct svm_copy *c, struct svm_pair *t)
 		    t->cfr_state == 1)
 			return true;
 		if (ops == &svm_copy_ops_buffered)
-			return !svm_copy_scan_zeros(c, t) &&
-			       !getenv("SVM_COPY_NO_KERNEL_COPY");
+			return svm_copy_kernel_copy_applies(c, t);
 	}
 	return false;
 }

@@ -240,6 +240,13 @@ int svm_range_data(struct svm_copy *c, struct svm_range *r, uint64_t *pos,
 int svm_copy_open_end(const struct svm_extent *e, bool dst, bool create,
 		      int *fd, int *dfd, bool *blk, unsigned int *align,
 		      struct stat *st, uint64_t *size, char *err, size_t errlen);
+/*
+ * Whether the buffered backend copies p in the kernel (copy_file_range,
+ * page cache to page cache): two files of one filesystem, no zero
+ * detection, not refused before, SVM_COPY_NO_KERNEL_COPY unset.
+ */
+bool svm_copy_kernel_copy_applies(const struct svm_copy *c,
+				  const struct svm_pair *p);
 /* Whether zero blocks within p's data are to be detected (by format). */
 bool svm_copy_scan_zeros(const struct svm_copy *c, const struct svm_pair *p);
 /* Length of the run at buf[0..len) that is all zeros (*zero) or not. */

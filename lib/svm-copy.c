@@ -484,14 +484,20 @@ static int buffered_applies(struct svm_copy *c, struct svm_pair *p,
  * pread/pwrite then meet and report precisely (read or write, offset,
  * out of space); -ECANCELED.
  */
+bool svm_copy_kernel_copy_applies(const struct svm_copy *c,
+				  const struct svm_pair *p)
+{
+	return !p->src_blk && !p->dst_blk && p->src_dev == p->dst_dev &&
+	       !svm_copy_scan_zeros(c, p) && p->kcopy_state >= 0 &&
+	       !getenv("SVM_COPY_NO_KERNEL_COPY");
+}
+
 static int buffered_kernel_copy(struct svm_copy *c, struct svm_range *r,
 				uint64_t *pos, uint64_t end)
 {
 	struct svm_pair *p = r->p;
 
-	if (p->src_blk || p->dst_blk || p->src_dev != p->dst_dev ||
-	    svm_copy_scan_zeros(c, p) || p->kcopy_state < 0 ||
-	    getenv("SVM_COPY_NO_KERNEL_COPY"))
+	if (!svm_copy_kernel_copy_applies(c, p))
 		return 0;
 	while (*pos < end) {
 		size_t want = end - *pos < c->io_size ? end - *pos : c->io_size;

@@ -111,13 +111,6 @@ mirrored_in_all() {
 	done
 }
 
-# switch_dmsetup SECTORS DST: the documented switchover with dmsetup.
-switch_dmsetup() {
-	dmsetup suspend "$DEV" &&
-		dmsetup load "$DEV" --table "0 $1 linear $2 0" &&
-		dmsetup resume "$DEV" &&
-		dmsetup table "$DEV" | grep "^0 $1 linear "
-}
 
 # switch_svmctl TABLE: the same through libsvmotion, with a noflush suspend.
 switch_svmctl() {
@@ -185,12 +178,7 @@ run_case() {
 	else
 		check "$name: no lock expired or revoked" no_lost_locks
 	fi
-	check "$name: writer stopped by SIGTERM: exit 0, no write error" stop_writer
-	check "$name: source holds every acknowledged write" verify "$src" "$state"
-	check "$name: switch over to linear on $dst" \
-		switch_dmsetup "$sectors" "$dst"
-	check "$name: every block read through $MAP holds its last acknowledged write" \
-		verify "$MAP" "$state"
+	stop_and_switch "$name" "$sectors" "$src" "$dst" "$state"
 	check "$name: the destination device holds every acknowledged write" \
 		verify "$dst" "$state"
 	case_end "$failed_before"

@@ -149,12 +149,7 @@ live_case() {
 		hot_ok "$work/cp.out" $((mib << 20)) "$(seg_field 1 total)"
 	check "$name: guest writes were mirrored ($(seg_field 1 mirrored))" \
 		test "$(seg_field 1 mirrored)" -gt 0
-	check "$name: writer stopped by SIGTERM: exit 0, no write error" stop_writer
-	check "$name: source holds every acknowledged write" verify "$src" "$state"
-	check "$name: switch over to linear on $dst" \
-		switch_dmsetup "$sectors" "$dst"
-	check "$name: every block read through $MAP holds its last acknowledged write" \
-		verify "$MAP" "$state"
+	stop_and_switch "$name" "$sectors" "$src" "$dst" "$state"
 	check "$name: the destination device holds every acknowledged write" \
 		verify "$dst" "$state"
 	check "$name: ... and reads the same through its page cache" \
@@ -197,12 +192,7 @@ sparse_case() {
 	snapshot
 	check "$name: every byte counted, every region committed" \
 		hot_ok "$work/cp.out" $((mib << 20)) "$(seg_field 1 total)"
-	check "$name: writer stopped by SIGTERM: exit 0, no write error" stop_writer
-	check "$name: source holds every acknowledged write" verify "$src" "$state"
-	check "$name: switch over to linear on $dst" \
-		switch_dmsetup "$sectors" "$dst"
-	check "$name: every block read through $MAP holds its last acknowledged write" \
-		verify "$MAP" "$state"
+	stop_and_switch "$name" "$sectors" "$src" "$dst" "$state"
 	check "$name: destination equals source byte for byte (O_DIRECT reads)" \
 		cmp <(dd if="$src" bs=1M iflag=direct status=none) \
 		<(dd if="$dst" bs=1M iflag=direct status=none)
@@ -213,12 +203,6 @@ sparse_case() {
 }
 PER_SPARSE=11
 
-switch_dmsetup() {
-	dmsetup suspend "$DEV" &&
-		dmsetup load "$DEV" --table "0 $1 linear $2 0" &&
-		dmsetup resume "$DEV" &&
-		dmsetup table "$DEV" | grep "^0 $1 linear "
-}
 
 # Two segments: A = 40 MiB + 12 KiB at 1 MiB regions onto dst1 at 0, B = the
 # rest of 96 MiB at 4 MiB regions onto dst2 at sector 2048; thin format,

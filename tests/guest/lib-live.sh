@@ -118,3 +118,26 @@ verify() {
 	[ "$rc" = 0 ] && grep -q '^mismatches: 0$' <<<"$out"
 }
 
+# switch_dmsetup SECTORS DST: the documented switchover of $DEV with dmsetup:
+# suspend, load linear on DST, resume.
+switch_dmsetup() {
+	dmsetup suspend "$DEV" &&
+		dmsetup load "$DEV" --table "0 $1 linear $2 0" &&
+		dmsetup resume "$DEV" &&
+		dmsetup table "$DEV" | grep "^0 $1 linear "
+}
+
+# stop_and_switch NAME SECTORS SRC DST STATE: four checks at the end of a
+# live copy: the writer stops cleanly, SRC holds every acknowledged write,
+# $DEV switches over to linear on DST, and every block read through $MAP
+# holds its last acknowledged write.
+stop_and_switch() {
+	local name=$1 sectors=$2 src=$3 dst=$4 state=$5
+
+	check "$name: writer stopped by SIGTERM: exit 0, no write error" stop_writer
+	check "$name: source holds every acknowledged write" verify "$src" "$state"
+	check "$name: switch over to linear on $dst" \
+		switch_dmsetup "$sectors" "$dst"
+	check "$name: every block read through $MAP holds its last acknowledged write" \
+		verify "$MAP" "$state"
+}
