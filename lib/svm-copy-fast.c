@@ -26,6 +26,7 @@
 #include <linux/fs.h>
 #include <linux/magic.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/uio.h>
 #include <sys/vfs.h>
 #include <unistd.h>
@@ -241,7 +242,8 @@ struct fast {
 	struct iocb *iocbs;
 	struct io_event *evs;
 	int nev, evpos;
-	unsigned char *mem;
+	unsigned char *mem;		/* the slots' buffers, mmap'd */
+	size_t mem_len;
 	struct slot *slots;
 	unsigned int nslots;
 };
@@ -259,15 +261,28 @@ static int fast_init(struct svm_copy *c)
 		return -ENOMEM;
 	c->fast = f;
 	f->inited = true;
-	f->nslots = c->qd;
+	/*
+	 * The coordinator of a hot copy (dm_name set) only asks whether
+	 * this mode applies: its workers copy, with backends of their own.
+	 * One slot then, not queue_depth x io_size (128 MiB by default) of
+	 * buffers to fault in and pin for nothing.
+	 */
+	f->nslots = c->opts.dm_name ? 1 : c->qd;
 	f->slots = calloc(f->nslots, sizeof(*f->slots));
-	if (!f->slots || posix_memalign((void **)&f->mem, 4096,
-					(size_t)f->nslots * c->io_size)) {
+	if (!f->slots)
+		return f->init_err = -ENOMEM;
+	/*
+	 * Anonymous memory: page aligned, zero-filled by the kernel and so
+	 * defined for valgrind (which does not see io_uring's reads), with
+	 * no pass over it here; io_uring_register_buffers faults it in.
+	 */
+	f->mem_len = (size_t)f->nslots * c->io_size;
+	f->mem = mmap(NULL, f->mem_len, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (f->mem == MAP_FAILED) {
 		f->mem = NULL;
 		return f->init_err = -ENOMEM;
 	}
-	/* defined contents (valgrind does not see io_uring's reads) */
-	memset(f->mem, 0, (size_t)f->nslots * c->io_size);
 	for (i = 0; i < f->nslots; i++)
 		f->slots[i].buf = f->mem + (size_t)i * c->io_size;
 
@@ -329,7 +344,8 @@ static void fast_fini(struct svm_copy *c)
 		io_destroy(f->aio);
 	free(f->iocbs);
 	free(f->evs);
-	free(f->mem);
+	if (f->mem)
+		munmap(f->mem, f->mem_len);
 	free(f->slots);
 	free(f);
 	c->fast = NULL;

@@ -139,6 +139,10 @@ live_case() {
 	verdict "$rc" "$name: svm-cp --hot copies every region under the writer" \
 		"$work/cp.out"
 	check "$name: writer was still running after the copy" kill -0 "$writer"
+	# the coordinator only asks whether a mode applies (its workers copy):
+	# it must not take queue_depth x io_size of buffers (32 x 4 MiB)
+	check "$name: peak RSS $(field maxrss_kib "$work/cp.out") KiB, below the 128 MiB of a full queue of buffers" \
+		test "$(field maxrss_kib "$work/cp.out")" -lt 131072
 	check "$name: copied $( [ $want = 1 ] && echo between the files behind the loop devices || echo through the loop devices), mode $mode" \
 		test "$(field via_files "$work/cp.out")" = "$want" \
 		-a "$(field mode "$work/cp.out")" = "$mode"
@@ -156,7 +160,7 @@ live_case() {
 		cached_equal "$dst"
 	case_end "$failed_before"
 }
-PER_LIVE=15
+PER_LIVE=16
 
 # cached_equal DEV: DEV read through its page cache equals DEV read O_DIRECT
 cached_equal() {

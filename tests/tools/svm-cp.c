@@ -28,6 +28,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -232,6 +233,7 @@ int main(int argc, char **argv)
 	struct svm_copy_result res;
 	struct svm_extent_pair *pairs;
 	struct sigaction sa;
+	struct rusage ru;
 	char err[256];
 	size_t n, i;
 	uint64_t v;
@@ -328,7 +330,10 @@ int main(int argc, char **argv)
 	ret = svm_copy_run(g_copy, &res);
 	if (opts.progress)
 		fputc('\n', stderr);
-	printf("copied=%llu skipped=%llu mode=%s fast=%llu buffered=%llu xcopy=%llu libaio=%d elapsed=%.3f MiB/s=%.1f regions=%llu recopied=%llu via_files=%u\n",
+	/* peak resident size, for the tests: what the copy's buffers cost */
+	if (getrusage(RUSAGE_SELF, &ru))
+		ru.ru_maxrss = -1;
+	printf("copied=%llu skipped=%llu mode=%s fast=%llu buffered=%llu xcopy=%llu libaio=%d elapsed=%.3f MiB/s=%.1f regions=%llu recopied=%llu via_files=%u maxrss_kib=%ld\n",
 	       (unsigned long long)res.bytes_copied,
 	       (unsigned long long)res.bytes_skipped,
 	       svm_copy_mode_name(res.mode_used),
@@ -339,7 +344,8 @@ int main(int argc, char **argv)
 	       res.elapsed > 0 ? (res.bytes_copied + res.bytes_skipped) /
 				 res.elapsed / 1048576.0 : 0.0,
 	       (unsigned long long)res.regions_committed,
-	       (unsigned long long)res.regions_recopied, res.pairs_via_files);
+	       (unsigned long long)res.regions_recopied, res.pairs_via_files,
+	       (long)ru.ru_maxrss);
 	if (ret)
 		fprintf(stderr, "%s (error at source offset %llu)\n", res.message,
 			(unsigned long long)res.error_offset);
