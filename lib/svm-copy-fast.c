@@ -234,7 +234,7 @@ struct slot {
 };
 
 struct fast {
-	bool inited, use_aio, fixed_bufs, fixed_files;
+	bool inited, ring_inited, use_aio, fixed_bufs, fixed_files;
 	int init_err;
 	char init_why[128];
 	struct io_uring ring;
@@ -242,17 +242,57 @@ struct fast {
 	struct iocb *iocbs;
 	struct io_event *evs;
 	int nev, evpos;
-	unsigned char *mem;		/* the slots' buffers, mmap'd */
+	unsigned char *mem;		/* the slots' buffers (fast_buffers) */
 	size_t mem_len;
 	struct slot *slots;
 	unsigned int nslots;
 };
 
+/*
+ * The slots' buffers, at the first copy rather than at init: a backend
+ * that is only asked whether it applies (the coordinator of a hot copy,
+ * whose workers copy with backends of their own) never takes queue_depth
+ * x io_size (128 MiB by default) of buffers. Anonymous memory: page
+ * aligned, zero-filled by the kernel and so defined for valgrind (which
+ * does not see io_uring's reads), with no pass over it here;
+ * io_uring_register_buffers faults it in. Out of memory is a refusal, as
+ * it was at init.
+ */
+static int fast_buffers(struct svm_copy *c)
+{
+	struct fast *f = c->fast;
+	struct iovec *iov;
+	unsigned int i;
+
+	f->mem_len = (size_t)f->nslots * c->io_size;
+	f->mem = mmap(NULL, f->mem_len, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (f->mem == MAP_FAILED) {
+		f->mem = NULL;
+		f->init_err = -ENOMEM;
+		return -EOPNOTSUPP;
+	}
+	for (i = 0; i < f->nslots; i++)
+		f->slots[i].buf = f->mem + (size_t)i * c->io_size;
+	if (f->use_aio)
+		return 0;
+	iov = calloc(f->nslots, sizeof(*iov));
+	if (iov) {
+		for (i = 0; i < f->nslots; i++) {
+			iov[i].iov_base = f->slots[i].buf;
+			iov[i].iov_len = c->io_size;
+		}
+		f->fixed_bufs = !io_uring_register_buffers(&f->ring, iov,
+							   f->nslots);
+		free(iov);
+	}
+	return 0;
+}
+
 static int fast_init(struct svm_copy *c)
 {
 	struct fast *f = calloc(1, sizeof(*f));
 	const char *force = getenv("SVM_COPY_FORCE_LIBAIO");
-	struct iovec *iov = NULL;
 	int *fds = NULL;
 	unsigned int i;
 	int ret;
@@ -261,45 +301,17 @@ static int fast_init(struct svm_copy *c)
 		return -ENOMEM;
 	c->fast = f;
 	f->inited = true;
-	/*
-	 * The coordinator of a hot copy (dm_name set) only asks whether
-	 * this mode applies: its workers copy, with backends of their own.
-	 * One slot then, not queue_depth x io_size (128 MiB by default) of
-	 * buffers to fault in and pin for nothing.
-	 */
-	f->nslots = c->opts.dm_name ? 1 : c->qd;
+	f->nslots = c->qd;
 	f->slots = calloc(f->nslots, sizeof(*f->slots));
 	if (!f->slots)
 		return f->init_err = -ENOMEM;
-	/*
-	 * Anonymous memory: page aligned, zero-filled by the kernel and so
-	 * defined for valgrind (which does not see io_uring's reads), with
-	 * no pass over it here; io_uring_register_buffers faults it in.
-	 */
-	f->mem_len = (size_t)f->nslots * c->io_size;
-	f->mem = mmap(NULL, f->mem_len, PROT_READ | PROT_WRITE,
-		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (f->mem == MAP_FAILED) {
-		f->mem = NULL;
-		return f->init_err = -ENOMEM;
-	}
-	for (i = 0; i < f->nslots; i++)
-		f->slots[i].buf = f->mem + (size_t)i * c->io_size;
 
 	ret = -ENOSYS;
 	if (!(force && !strcmp(force, "1")))
 		ret = io_uring_queue_init(2 * f->nslots, &f->ring, 0);
 	if (ret == 0) {
-		iov = calloc(f->nslots, sizeof(*iov));
+		f->ring_inited = true;
 		fds = calloc(2 * c->nr_pairs, sizeof(*fds));
-		if (iov) {
-			for (i = 0; i < f->nslots; i++) {
-				iov[i].iov_base = f->slots[i].buf;
-				iov[i].iov_len = c->io_size;
-			}
-			f->fixed_bufs = !io_uring_register_buffers(&f->ring, iov,
-								   f->nslots);
-		}
 		if (fds) {
 			for (i = 0; i < c->nr_pairs; i++) {
 				fds[2 * i] = c->pairs[i].src_dfd;
@@ -308,7 +320,6 @@ static int fast_init(struct svm_copy *c)
 			f->fixed_files = !io_uring_register_files(&f->ring, fds,
 								  2 * c->nr_pairs);
 		}
-		free(iov);
 		free(fds);
 		return 0;
 	}
@@ -338,7 +349,7 @@ static void fast_fini(struct svm_copy *c)
 
 	if (!f)
 		return;
-	if (f->inited && !f->use_aio && !f->init_err && f->slots && f->mem)
+	if (f->ring_inited)
 		io_uring_queue_exit(&f->ring);
 	if (f->use_aio && f->aio)
 		io_destroy(f->aio);
@@ -591,6 +602,11 @@ static int fast_copy(struct svm_copy *c, struct svm_range *r)
 	const char *fault = getenv("SVM_COPY_FAULT_FAST_EINVAL_AT");
 	uint64_t fault_at = fault ? strtoull(fault, NULL, 0) : UINT64_MAX;
 
+	if (!f->mem) {
+		ret = fast_buffers(c);
+		if (ret)
+			return ret;
+	}
 	if (f->use_aio)
 		c->res->libaio_fallback = true;
 	for (i = 0; i < f->nslots; i++)
