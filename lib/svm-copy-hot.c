@@ -13,8 +13,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
-#include <linux/loop.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -86,82 +84,6 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...)
 
 /* ---- loop devices over files: copy between the files ------------------- */
 
-/* One end of a pair that is a loop device over a regular file. */
-struct loop_end {
-	char *path;		/* the backing file, from sysfs */
-	uint64_t offset;	/* the loop device's offset into it */
-	int fd, dfd;		/* the file opened as a pair end */
-	bool blk;
-	unsigned int align;
-	struct stat st;
-	uint64_t size;
-};
-
-static void loop_end_close(struct loop_end *le)
-{
-	if (le->fd >= 0)
-		close(le->fd);
-	if (le->dfd >= 0)
-		close(le->dfd);
-	free(le->path);
-	le->fd = le->dfd = -1;
-	le->path = NULL;
-}
-
-/*
- * The file behind loop device devfd (dev: its stat), opened as a pair end
- * (for writing if dst, never created). 0, or -errno: not a loop device (or
- * no file bound), read-only for a destination, no such file any more, or a
- * file that is not the one the loop device holds (st_dev/st_ino differ from
- * what LOOP_GET_STATUS64 reports: deleted, renamed over). le is closed on
- * failure.
- */
-static int loop_end_open(int devfd, const struct stat *dev, bool dst,
-			 struct loop_end *le)
-{
-	struct loop_info64 info;
-	char sys[64], path[PATH_MAX + 1], err[256];
-	struct svm_extent e = { 0 };
-	ssize_t n;
-	int fd, ret;
-
-	le->fd = le->dfd = -1;
-	le->path = NULL;
-	if (ioctl(devfd, LOOP_GET_STATUS64, &info))
-		return -errno;
-	if (dst && (info.lo_flags & LO_FLAGS_READ_ONLY))
-		return -EROFS;
-	snprintf(sys, sizeof(sys), "/sys/dev/block/%u:%u/loop/backing_file",
-		 major(dev->st_rdev), minor(dev->st_rdev));
-	fd = open(sys, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, path, sizeof(path) - 1);
-	close(fd);
-	if (n > 0 && path[n - 1] == '\n')
-		n--;
-	if (n <= 0 || path[0] != '/')
-		return -ENOENT;
-	path[n] = '\0';
-	le->path = strdup(path);
-	if (!le->path)
-		return -ENOMEM;
-	e.path = le->path;
-	ret = svm_copy_open_end(&e, dst, false, &le->fd, &le->dfd, &le->blk,
-				&le->align, &le->st, &le->size, err, sizeof(err));
-	if (!ret && (le->blk ||
-		     major(le->st.st_dev) != major(info.lo_device) ||
-		     minor(le->st.st_dev) != minor(info.lo_device) ||
-		     le->st.st_ino != info.lo_inode))
-		ret = -ESTALE;
-	if (ret) {
-		loop_end_close(le);
-		return ret;
-	}
-	le->offset = info.lo_offset;
-	return 0;
-}
-
 /*
  * Whether the chain copies pair t (the backing files) better than the loop
  * devices: O_DIRECT on the files (the loop layer left out), copy_file_range
@@ -205,7 +127,7 @@ static bool files_gain(struct svm_copy *c, struct svm_pair *t)
 static void look_through(struct svm_copy *c, struct svm_pair *p,
 			 const struct stat *sdev, const struct stat *ddev)
 {
-	struct loop_end s = { .fd = -1, .dfd = -1 }, d = { .fd = -1, .dfd = -1 };
+	struct svm_loop_end s = { .fd = -1, .dfd = -1 }, d = { .fd = -1, .dfd = -1 };
 	struct svm_pair t;
 
 	if (getenv("SVM_COPY_VIA_DEVICES"))
@@ -220,8 +142,8 @@ static void look_through(struct svm_copy *c, struct svm_pair *p,
 	    sync_file_range(p->dst_fd, 0, 0, SYNC_FILE_RANGE_WAIT_BEFORE |
 			    SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER))
 		return;
-	if (loop_end_open(p->src_fd, sdev, false, &s) ||
-	    loop_end_open(p->dst_fd, ddev, true, &d))
+	if (svm_loop_end_open(p->src_fd, sdev, false, &s) ||
+	    svm_loop_end_open(p->dst_fd, ddev, true, &d))
 		goto out;
 	/* two files of one filesystem, each long enough */
 	if (s.st.st_dev != d.st.st_dev || s.st.st_ino == d.st.st_ino ||
@@ -262,8 +184,8 @@ static void look_through(struct svm_copy *c, struct svm_pair *p,
 	c->via_files++;
 	return;
 out:
-	loop_end_close(&s);
-	loop_end_close(&d);
+	svm_loop_end_close(&s);
+	svm_loop_end_close(&d);
 }
 
 int svm_hot_prepare(struct svm_copy *c, const struct stat *sst,

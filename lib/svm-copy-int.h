@@ -85,6 +85,14 @@ struct svm_pair {
 	 * write may have filled one. Per copy (each hot worker has its own).
 	 */
 	uint64_t data_from, data_until;
+	/*
+	 * A cold copy from a loop device over a file: that file, where the
+	 * source's holes are asked (at source offset + src_map_shift, the
+	 * loop device's offset into it); -1 otherwise (a block device
+	 * source is then all data). See map_src_loop in svm-copy.c.
+	 */
+	int src_map_fd;
+	uint64_t src_map_shift;
 	char *via_src, *via_dst;
 	int via_dst_devfd;
 };
@@ -240,6 +248,27 @@ int svm_range_data(struct svm_copy *c, struct svm_range *r, uint64_t *pos,
 int svm_copy_open_end(const struct svm_extent *e, bool dst, bool create,
 		      int *fd, int *dfd, bool *blk, unsigned int *align,
 		      struct stat *st, uint64_t *size, char *err, size_t errlen);
+/* A loop device over a regular file, the file opened as a pair end. */
+struct svm_loop_end {
+	char *path;		/* the backing file, from sysfs */
+	uint64_t offset;	/* the loop device's offset into it */
+	int fd, dfd;		/* the file opened as a pair end */
+	bool blk;
+	unsigned int align;
+	struct stat st;
+	uint64_t size;
+};
+/*
+ * The file behind loop device devfd (dev: its stat), opened as a pair end
+ * (for writing if dst, never created). 0, or -errno: not a loop device (or
+ * no file bound), read-only for a destination, no such file any more, or a
+ * file that is not the one the loop device holds (st_dev/st_ino differ from
+ * what LOOP_GET_STATUS64 reports: deleted, renamed over). le is closed on
+ * failure.
+ */
+int svm_loop_end_open(int devfd, const struct stat *dev, bool dst,
+		      struct svm_loop_end *le);
+void svm_loop_end_close(struct svm_loop_end *le);
 /*
  * Whether the buffered backend copies p in the kernel (copy_file_range,
  * page cache to page cache): two files of one filesystem, no zero

@@ -6,7 +6,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/falloc.h>
+#include <limits.h>
 #include <linux/fs.h>
+#include <linux/loop.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,6 +17,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -232,15 +235,36 @@ double svm_copy_rate_wait(struct svm_copy *c, uint64_t n)
 	return due > 0 ? due : 0;
 }
 
+/*
+ * Whether p's source allocation can be asked: a file, or a loop device
+ * over one (map_src_loop); other block devices are all data.
+ */
+static bool src_mapped(const struct svm_pair *p)
+{
+	return !p->src_blk || p->src_map_fd >= 0;
+}
+
+/* lseek SEEK_DATA/SEEK_HOLE in p's source allocation, in source offsets. */
+static off_t src_seek(const struct svm_pair *p, uint64_t pos, int whence)
+{
+	off_t o;
+
+	if (!p->src_blk)
+		return lseek(p->src_fd, pos, whence);
+	o = lseek(p->src_map_fd, pos + p->src_map_shift, whence);
+	return o < 0 ? o : o - (off_t)p->src_map_shift;
+}
+
 bool svm_copy_scan_zeros(const struct svm_copy *c, const struct svm_pair *p)
 {
 	/*
-	 * same from a block device: its allocation cannot be asked, so what
-	 * reads as zeros is taken as unallocated (as qemu-img convert does).
+	 * same from a block device whose allocation cannot be asked (not a
+	 * loop device over a file): what reads as zeros is taken as
+	 * unallocated (as qemu-img convert does).
 	 */
 	return c->opts.format == SVM_FORMAT_THIN ||
 	       c->opts.format == SVM_FORMAT_THICK_LAZY ||
-	       (c->opts.format == SVM_FORMAT_SAME && p->src_blk);
+	       (c->opts.format == SVM_FORMAT_SAME && !src_mapped(p));
 }
 
 /*
@@ -392,7 +416,8 @@ static int src_ended(struct svm_copy *c, struct svm_pair *p, uint64_t pos,
 {
 	struct stat st;
 
-	if (fstat(p->src_fd, &st) || (uint64_t)st.st_size >= end)
+	/* a loop device: its size was checked; past its file it reads zeros */
+	if (p->src_blk || fstat(p->src_fd, &st) || (uint64_t)st.st_size >= end)
 		return 0;
 	*fail_off = (uint64_t)st.st_size > pos ? (uint64_t)st.st_size : pos;
 	return svm_copy_fail(c, -EIO, *fail_off,
@@ -426,7 +451,7 @@ int svm_range_data(struct svm_copy *c, struct svm_range *r, uint64_t *pos,
 	}
 	if (known_data(r->p, *pos, end, data_end))
 		return 0;
-	data = lseek(r->p->src_fd, *pos, SEEK_DATA);
+	data = src_seek(r->p, *pos, SEEK_DATA);
 	if (data < 0 && errno == ENXIO) {
 		ret = src_ended(c, r->p, *pos, end, &r->fail_off);
 		if (ret)
@@ -451,7 +476,7 @@ int svm_range_data(struct svm_copy *c, struct svm_range *r, uint64_t *pos,
 		*data_end = end;
 		return 0;
 	}
-	hole = lseek(r->p->src_fd, *pos, SEEK_HOLE);
+	hole = src_seek(r->p, *pos, SEEK_HOLE);
 	if (hole < 0 || (uint64_t)hole <= *pos) {
 		hole = end;
 	} else {
@@ -954,7 +979,7 @@ int svm_copy_new(struct svm_copy **out, const struct svm_copy_opts *opts,
 
 		p->ext = pairs[i];
 		p->src_fd = p->src_dfd = p->dst_fd = p->dst_dfd = -1;
-		p->via_dst_devfd = -1;
+		p->via_dst_devfd = p->src_map_fd = -1;
 	}
 	c->cancel_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (c->cancel_fd < 0) {
@@ -1089,6 +1114,8 @@ void svm_copy_free(struct svm_copy *c)
 			close(p->dst_dfd);
 		if (p->via_dst_devfd >= 0)
 			close(p->via_dst_devfd);
+		if (p->src_map_fd >= 0)
+			close(p->src_map_fd);
 		free(p->via_src);
 		free(p->via_dst);
 	}
@@ -1173,6 +1200,92 @@ static int copy_hole(struct svm_copy *c, struct svm_pair *p, uint64_t off,
 	return svm_copy_zero(c, &r, off, len);
 }
 
+void svm_loop_end_close(struct svm_loop_end *le)
+{
+	if (le->fd >= 0)
+		close(le->fd);
+	if (le->dfd >= 0)
+		close(le->dfd);
+	free(le->path);
+	le->fd = le->dfd = -1;
+	le->path = NULL;
+}
+
+int svm_loop_end_open(int devfd, const struct stat *dev, bool dst,
+		      struct svm_loop_end *le)
+{
+	struct loop_info64 info;
+	char sys[64], path[PATH_MAX + 1], err[256];
+	struct svm_extent e = { 0 };
+	ssize_t n;
+	int fd, ret;
+
+	le->fd = le->dfd = -1;
+	le->path = NULL;
+	/* cleared: valgrind does not know what LOOP_GET_STATUS64 fills */
+	memset(&info, 0, sizeof(info));
+	if (ioctl(devfd, LOOP_GET_STATUS64, &info))
+		return -errno;
+	if (dst && (info.lo_flags & LO_FLAGS_READ_ONLY))
+		return -EROFS;
+	snprintf(sys, sizeof(sys), "/sys/dev/block/%u:%u/loop/backing_file",
+		 major(dev->st_rdev), minor(dev->st_rdev));
+	fd = open(sys, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, path, sizeof(path) - 1);
+	close(fd);
+	if (n > 0 && path[n - 1] == '\n')
+		n--;
+	if (n <= 0 || path[0] != '/')
+		return -ENOENT;
+	path[n] = '\0';
+	le->path = strdup(path);
+	if (!le->path)
+		return -ENOMEM;
+	e.path = le->path;
+	ret = svm_copy_open_end(&e, dst, false, &le->fd, &le->dfd, &le->blk,
+				&le->align, &le->st, &le->size, err, sizeof(err));
+	if (!ret && (le->blk ||
+		     major(le->st.st_dev) != major(info.lo_device) ||
+		     minor(le->st.st_dev) != minor(info.lo_device) ||
+		     le->st.st_ino != info.lo_inode))
+		ret = -ESTALE;
+	if (ret) {
+		svm_loop_end_close(le);
+		return ret;
+	}
+	le->offset = info.lo_offset;
+	return 0;
+}
+
+/*
+ * A cold copy from a loop device over a file: the source's allocation is the
+ * file's, so its holes are found with SEEK_DATA/SEEK_HOLE on the file (at
+ * the loop device's offset into it) instead of being read as zeros, and
+ * format same follows it exactly. What was written through the device
+ * node's page cache goes to the file first (the map is asked of the file;
+ * the data is still read through the device). Not a loop device, or not
+ * the file the loop device holds: the source stays all data.
+ * SVM_COPY_VIA_DEVICES=1 turns it off (tests, benchmarks).
+ */
+static void map_src_loop(struct svm_pair *p)
+{
+	struct svm_loop_end le = { .fd = -1, .dfd = -1 };
+	struct stat st;
+
+	if (!p->src_blk || p->src_map_fd >= 0 || getenv("SVM_COPY_VIA_DEVICES") ||
+	    fstat(p->src_fd, &st) ||
+	    sync_file_range(p->src_fd, 0, 0, SYNC_FILE_RANGE_WAIT_BEFORE |
+			    SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER) ||
+	    svm_loop_end_open(p->src_fd, &st, false, &le))
+		return;
+	p->src_map_fd = le.fd;
+	p->src_map_shift = le.offset;
+	le.fd = -1;
+	svm_loop_end_close(&le);
+}
+
 /*
  * A block device destination in a format that unmaps zero runs (thin,
  * same): unmap its whole extent once, before anything is written (as
@@ -1243,6 +1356,7 @@ static int copy_pair(struct svm_copy *c, struct svm_pair *p)
 		}
 	}
 	unmap_dst_upfront(c, p);
+	map_src_loop(p);
 	return svm_copy_span(c, p, pos, end);
 }
 
@@ -1255,10 +1369,10 @@ int svm_copy_span(struct svm_copy *c, struct svm_pair *p, uint64_t pos,
 		off_t data = -1, hole;
 		uint64_t known;
 
-		if (p->src_blk || known_data(p, pos, end, &known)) {
+		if (!src_mapped(p) || known_data(p, pos, end, &known)) {
 			data = pos;
 		} else {
-			data = lseek(p->src_fd, pos, SEEK_DATA);
+			data = src_seek(p, pos, SEEK_DATA);
 			if (data < 0 && errno == ENXIO) {
 				uint64_t at;
 
@@ -1285,7 +1399,7 @@ int svm_copy_span(struct svm_copy *c, struct svm_pair *p, uint64_t pos,
 		 * (svm_range_data), so its queue stays full across them.
 		 */
 		hole = end - pos < c->range_bytes ? end : pos + c->range_bytes;
-		ret = copy_range(c, p, pos, hole - pos, !p->src_blk);
+		ret = copy_range(c, p, pos, hole - pos, src_mapped(p));
 		if (ret)
 			return ret;
 		pos = hole;

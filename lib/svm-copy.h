@@ -69,14 +69,19 @@
  * off.
  *
  * Sources: regular files (holes found with SEEK_DATA/SEEK_HOLE) or block
- * devices (all data). Destinations: regular files (created if missing, grown
+ * devices (all data). A cold copy from a loop device over a file asks that
+ * file for the holes (at the loop device's offset into it, after writing
+ * back what the device node's page cache holds) and reads the data through
+ * the device; format same then follows the file's allocation instead of
+ * taking what reads as zeros as unallocated. Destinations: regular files (created if missing, grown
  * as needed, never shrunk) or block devices (must be large enough, checked up
  * front).
  *
  * Environment: SVM_COPY_FORCE_LIBAIO=1 makes the O_DIRECT backend use libaio
  * as if io_uring were unavailable (tests); SVM_COPY_NO_KERNEL_COPY=1 makes
  * the buffered backend use pread/pwrite only (tests); SVM_COPY_VIA_DEVICES=1
- * makes a hot copy use loop devices as they are (tests, benchmarks).
+ * makes a hot copy use loop devices as they are, and a cold copy treat a
+ * loop device source as any block device (tests, benchmarks).
  *
  * Conventions: sizes and offsets in bytes; functions return 0 or a negative
  * errno and fill an error line "svm-copy: <what>: <reason>" where one is
