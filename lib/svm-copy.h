@@ -31,7 +31,7 @@
  * buffered = buffered. A backend that refuses a range (not aligned, no
  * O_DIRECT, EINVAL/EOPNOTSUPP/EXDEV/ENOSYS from the kernel) hands it, from its
  * start, to the next backend of the chain (ranges of at most region_bytes,
- * default 64 MiB).
+ * by default 4 x queue_depth x io_size, 512 MiB at the defaults).
  *
  * Hot copy (opts.dm_name set): the pairs are segments of a live dm-svmotion
  * device (Documentation/dm-svmotion.rst) that a guest keeps writing. Each
@@ -170,8 +170,10 @@ struct svm_copy_opts {
 	 * Region size in bytes: the unit handed to one backend at a time (and
 	 * the unit of fallback between backends); in a hot copy, the unit
 	 * locked, copied and committed at once, a multiple of the target's
-	 * region size. 0: 64 MiB cold, the target's region size hot. A
-	 * multiple of 4096, at most 1 GiB.
+	 * region size. 0: cold, four queues' worth (4 x queue_depth x
+	 * io_size: 512 MiB at the defaults; at least 64 MiB, at most 1 GiB),
+	 * the O_DIRECT queue draining only at the end of each; hot, the
+	 * target's region size. A multiple of 4096, at most 1 GiB.
 	 */
 	uint64_t region_bytes;
 	/*

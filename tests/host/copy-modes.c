@@ -459,13 +459,68 @@ static void test_range_fallback(const char *src, uint64_t size)
 	   (unsigned long long)res.error_offset, res.message);
 }
 
+/*
+ * The unit of fallback (and of draining the O_DIRECT queue) of a cold copy:
+ * by default four queues' worth, at least 64 MiB. With queue depth 8 x 4
+ * MiB that is 128 MiB: a refusal at 70 MiB of a 96 MiB file hands the whole
+ * copy to buffered; with region_bytes 32 MiB only [64, 96) MiB.
+ */
+static void test_range_unit(void)
+{
+	const char *src = cu_path("unit-src"), *dst = cu_path("unit-dst");
+	struct svm_copy_opts o = { .mode = SVM_MODE_AUTO, .queue_depth = 8,
+				   .io_size = 4 * MiB };
+	struct svm_extent_pair p = pair(src, 0, dst, 0, 96 * MiB);
+	struct svm_copy_result res;
+	static unsigned char buf[MiB];
+	uint64_t i;
+	char err[256];
+	int fd, ret;
+
+	/* 96 distinct MiBs, quickly (this runs under valgrind too) */
+	for (i = 0; i < MiB; i++)
+		buf[i] = cu_byte(7, i);
+	fd = open(src, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	for (i = 0; fd >= 0 && i < 96; i++) {
+		memcpy(buf, &i, sizeof(i));
+		if (pwrite(fd, buf, MiB, i * MiB) != (ssize_t)MiB)
+			break;
+	}
+	if (fd < 0 || i < 96 || fsync(fd)) {
+		printf("Bail out! writing %s\n", src);
+		exit(1);
+	}
+	close(fd);
+	setenv("SVM_COPY_FAULT_FAST_EINVAL_AT", "0x4600000", 1);	/* 70 MiB */
+	unlink(dst);
+	ret = cu_copy(&o, &p, 1, &res, err, sizeof(err));
+	ok(ret == 0 && cu_cmp(src, 0, dst, 0, 96 * MiB) &&
+	   res.bytes_by_mode[SVM_MODE_BUFFERED] == 96 * MiB &&
+	   res.bytes_by_mode[SVM_MODE_FAST] == 0,
+	   "default range, qd 8 x 4 MiB: one range of 96 MiB, refused at 70 MiB, all buffered (fast %llu, buffered %llu) (%s)",
+	   (unsigned long long)res.bytes_by_mode[SVM_MODE_FAST],
+	   (unsigned long long)res.bytes_by_mode[SVM_MODE_BUFFERED], ret ? err : "ok");
+	o.region_bytes = 32 * MiB;
+	unlink(dst);
+	ret = cu_copy(&o, &p, 1, &res, err, sizeof(err));
+	unsetenv("SVM_COPY_FAULT_FAST_EINVAL_AT");
+	ok(ret == 0 && cu_cmp(src, 0, dst, 0, 96 * MiB) &&
+	   res.bytes_by_mode[SVM_MODE_BUFFERED] == 32 * MiB &&
+	   res.bytes_by_mode[SVM_MODE_FAST] == 64 * MiB,
+	   "region_bytes 32 MiB: only the range [64, 96) MiB buffered (fast %llu, buffered %llu) (%s)",
+	   (unsigned long long)res.bytes_by_mode[SVM_MODE_FAST],
+	   (unsigned long long)res.bytes_by_mode[SVM_MODE_BUFFERED], ret ? err : "ok");
+	unlink(src);
+	unlink(dst);
+}
+
 int main(void)
 {
 	const char *holey, *dense;
 	const uint64_t dsize = 16 * MiB;
 
 	cu_setup();
-	tap_plan(60 + 12 + 6 + 12 + 3 + 4 + 12 + 3 + 4 + 3);
+	tap_plan(60 + 12 + 6 + 12 + 3 + 4 + 12 + 3 + 4 + 3 + 2);
 	holey = cu_path("holey-src");
 	dense = cu_path("dense-src");
 	cu_make_file(holey, HOLEY_SIZE, MiB, true, 1, ZERO_AT, ZERO_LEN);
@@ -480,5 +535,6 @@ int main(void)
 	test_libaio(dense, dsize);
 	test_progress_rate_xcopy(dense, dsize);
 	test_range_fallback(dense, dsize);
+	test_range_unit();
 	return tap_done();
 }
