@@ -20,28 +20,23 @@
 static char loopdev[64], loopdev2[64], loopdev3[64];
 static char smallfs[320];
 
-static void teardown(void)
+static void detach(char *dev)
 {
 	char cmd[128];
 
-	if (loopdev[0]) {
-		snprintf(cmd, sizeof(cmd), "losetup -d %s", loopdev);
-		if (system(cmd))
-			fprintf(stderr, "losetup -d %s failed\n", loopdev);
-		loopdev[0] = 0;
-	}
-	if (loopdev2[0]) {
-		snprintf(cmd, sizeof(cmd), "losetup -d %s", loopdev2);
-		if (system(cmd))
-			fprintf(stderr, "losetup -d %s failed\n", loopdev2);
-		loopdev2[0] = 0;
-	}
-	if (loopdev3[0]) {
-		snprintf(cmd, sizeof(cmd), "losetup -d %s", loopdev3);
-		if (system(cmd))
-			fprintf(stderr, "losetup -d %s failed\n", loopdev3);
-		loopdev3[0] = 0;
-	}
+	if (!dev[0])
+		return;
+	snprintf(cmd, sizeof(cmd), "losetup -d %s", dev);
+	if (system(cmd))
+		fprintf(stderr, "losetup -d %s failed\n", dev);
+	dev[0] = 0;
+}
+
+static void teardown(void)
+{
+	detach(loopdev);
+	detach(loopdev2);
+	detach(loopdev3);
 	if (smallfs[0]) {
 		/* lazily: io_uring drops its registered files asynchronously */
 		umount2(smallfs, MNT_DETACH);
