@@ -32,7 +32,10 @@ vmalloc_kib() {
 	awk '/svm_ctr/ {for (i = 1; i <= NF; i++) if ($i ~ /^pages=/) {sub("pages=", "", $i); p += $i}} END {print p * 4}' /proc/vmallocinfo
 }
 # cost TABLE: KiB of MemFree a device with this 16 TiB table takes, the
-# median of five, in cost_kib; also sets vm_kib
+# least of five, in cost_kib; also sets vm_kib. The least, not the median:
+# other activity only adds to a drop (pages parked in per-CPU lists, other
+# allocations; one CI run saw 1024 1024 2032 2084 2784 KiB for a device
+# whose bitmaps are 1024 KiB, and 0 0 0 240 1260 for dm-linear).
 cost() {
 	local i before after
 	: > /tmp/svm70.samples
@@ -45,7 +48,7 @@ cost() {
 		echo $((before - after)) >> /tmp/svm70.samples
 	done
 	tap_diag "MemFree drops (KiB): $(sort -n /tmp/svm70.samples | tr '\n' ' ')"
-	cost_kib=$(sort -n /tmp/svm70.samples | sed -n 3p)
+	cost_kib=$(sort -n /tmp/svm70.samples | sed -n 1p)
 }
 
 tap_plan 4
