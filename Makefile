@@ -19,7 +19,7 @@ CC      ?= cc
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Ilib
 LDLIBS_DM := -ldevmapper
-LDLIBS_COPY := -luring -laio
+LDLIBS_COPY := -luring -laio -lnfs -liscsi
 LDLIBS_JSON := -ljson-c
 LDLIBS_ALL := $(LDLIBS_DM) $(LDLIBS_COPY) $(LDLIBS_JSON) -lpthread
 

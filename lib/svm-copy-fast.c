@@ -35,18 +35,47 @@
 
 #define CFR_CHUNK (16ULL << 20)
 
+/* What copy_file_range does between a pair's files, found once per pair. */
+enum cfr_kind {
+	CFR_UNPROBED = 0,
+	CFR_SERVER,		/* NFS: a server-side copy */
+	CFR_CLONE,		/* try a reflink clone (FICLONERANGE) */
+	CFR_NONE,		/* neither: not used */
+};
+
+struct cfr_pair {
+	enum cfr_kind kind;
+};
+
+static enum cfr_kind cfr_kind(const struct svm_pair *p)
+{
+	const struct cfr_pair *cp = p->bk[SVM_BK_CFR];
+
+	return cp ? cp->kind : CFR_UNPROBED;
+}
+
+bool svm_copy_cfr_is_offload(const struct svm_pair *p)
+{
+	return cfr_kind(p) == CFR_SERVER;
+}
+
 static int check_aligned(struct svm_pair *p, uint64_t src_off, uint64_t len,
 			 char *why, size_t whylen)
 {
 	unsigned int a;
 	uint64_t d = p->ext.dst.offset + (src_off - p->ext.src.offset);
 
-	if (p->src_dfd < 0 || p->dst_dfd < 0) {
+	if (!svm_pair_local(p)) {
+		snprintf(why, whylen, "%s is not a local file or device",
+			 p->sf ? p->ext.dst.path : p->ext.src.path);
+		return -EOPNOTSUPP;
+	}
+	if (p->sf->dfd < 0 || p->df->dfd < 0) {
 		snprintf(why, whylen, "%s cannot be opened with O_DIRECT",
-			 p->src_dfd < 0 ? p->ext.src.path : p->ext.dst.path);
+			 p->sf->dfd < 0 ? p->ext.src.path : p->ext.dst.path);
 		return -EINVAL;
 	}
-	a = p->src_align > p->dst_align ? p->src_align : p->dst_align;
+	a = p->sf->align > p->df->align ? p->sf->align : p->df->align;
 	if (src_off % a || d % a || len % a) {
 		snprintf(why, whylen,
 			 "offsets and length must be multiples of the logical block size %u (source offset %llu, destination offset %llu, length %llu)",
@@ -63,24 +92,31 @@ static int cfr_applies(struct svm_copy *c, struct svm_pair *p, uint64_t src_off,
 		       uint64_t len, char *why, size_t whylen)
 {
 	struct statfs sf;
+	struct cfr_pair *cp;
 
-	if (p->src_blk || p->dst_blk || p->src_dev != p->dst_dev) {
+	if (!svm_pair_local(p) || p->sf->blk || p->df->blk ||
+	    p->sf->st.st_dev != p->df->st.st_dev) {
 		snprintf(why, whylen, "copy_file_range: not two files of one filesystem");
 		return -EXDEV;
+	}
+	cp = svm_pair_state(p, &svm_copy_ops_cfr, sizeof(*cp));
+	if (!cp) {
+		snprintf(why, whylen, "copy_file_range: out of memory");
+		return -EOPNOTSUPP;
 	}
 	/*
 	 * Worth it only where the kernel does better than our O_DIRECT queue:
 	 * NFS (server-side copy) and reflink clones (format same). Elsewhere
 	 * copy_file_range is a page-cache copy, slower than O_DIRECT.
 	 */
-	if (!p->cfr_state)
-		p->cfr_state = !fstatfs(p->dst_fd, &sf) && sf.f_type == NFS_SUPER_MAGIC ?
-			       1 : 2;
-	if (p->cfr_state < 0) {
+	if (cp->kind == CFR_UNPROBED)
+		cp->kind = !fstatfs(p->df->fd, &sf) &&
+			   sf.f_type == NFS_SUPER_MAGIC ? CFR_SERVER : CFR_CLONE;
+	if (cp->kind == CFR_NONE) {
 		snprintf(why, whylen, "copy_file_range: no reflink here and not NFS");
 		return -EOPNOTSUPP;
 	}
-	if (p->cfr_state == 2 && c->opts.format != SVM_FORMAT_SAME) {
+	if (cp->kind == CFR_CLONE && c->opts.format != SVM_FORMAT_SAME) {
 		snprintf(why, whylen, "reflink clones share blocks: format same only");
 		return -EOPNOTSUPP;
 	}
@@ -97,7 +133,7 @@ static int cfr_clone(struct svm_copy *c, struct svm_range *r)
 {
 	struct svm_pair *p = r->p;
 	struct file_clone_range fcr = {
-		.src_fd = p->src_fd,
+		.src_fd = p->sf->fd,
 		.src_offset = r->src_off,
 		.src_length = r->len,
 		.dest_offset = svm_range_dst(r, r->src_off),
@@ -109,11 +145,11 @@ static int cfr_clone(struct svm_copy *c, struct svm_range *r)
 		r->fail_off = r->src_off;
 		return ret;
 	}
-	if (ioctl(p->dst_fd, FICLONERANGE, &fcr)) {
+	if (ioctl(p->df->fd, FICLONERANGE, &fcr)) {
 		ret = -errno;
 		/* no reflink on this filesystem: stop trying */
 		if (ret != -EINVAL)
-			p->cfr_state = -EOPNOTSUPP;
+			((struct cfr_pair *)p->bk[SVM_BK_CFR])->kind = CFR_NONE;
 		r->fail_off = r->src_off;
 		return -EOPNOTSUPP;
 	}
@@ -129,7 +165,7 @@ static int cfr_copy(struct svm_copy *c, struct svm_range *r)
 	ssize_t n;
 	int ret;
 
-	if (p->cfr_state == 2)
+	if (cfr_kind(p) == CFR_CLONE)
 		return cfr_clone(c, r);	/* a clone keeps the holes */
 	while ((uint64_t)in < end) {
 		uint64_t pos = in, data_end;
@@ -161,7 +197,7 @@ static int cfr_copy(struct svm_copy *c, struct svm_range *r)
 			r->fail_off = in;
 			return ret;
 		}
-		n = copy_file_range(p->src_fd, &in, p->dst_fd, &out, want, 0);
+		n = copy_file_range(p->sf->fd, &in, p->df->fd, &out, want, 0);
 		if (n < 0) {
 			ret = -errno;
 			if (ret == -EINTR)
@@ -193,6 +229,7 @@ static void cfr_fini(struct svm_copy *c)
 
 const struct svm_copy_ops svm_copy_ops_cfr = {
 	.name = "copy_file_range",
+	.id = SVM_BK_CFR,
 	.mode = SVM_MODE_FAST,
 	.applies = cfr_applies,
 	.copy = cfr_copy,
@@ -210,11 +247,11 @@ static uint64_t first_bad(const struct svm_pair *p, unsigned char *buf,
 {
 	size_t step = 4096, done, n;
 
-	if (p->src_align && 4096 % p->src_align)
-		step = p->src_align;
+	if (p->sf->align && 4096 % p->sf->align)
+		step = p->sf->align;
 	for (done = 0; done < len; done += n) {
 		n = len - done < step ? len - done : step;
-		if (pread(p->src_dfd, buf, n, off + done) != (ssize_t)n)
+		if (pread(p->sf->dfd, buf, n, off + done) != (ssize_t)n)
 			return off + done;
 	}
 	return off;
@@ -260,7 +297,7 @@ struct fast {
  */
 static int fast_buffers(struct svm_copy *c)
 {
-	struct fast *f = c->fast;
+	struct fast *f = c->bk[SVM_BK_FAST];
 	struct iovec *iov;
 	unsigned int i;
 
@@ -299,7 +336,7 @@ static int fast_init(struct svm_copy *c)
 
 	if (!f)
 		return -ENOMEM;
-	c->fast = f;
+	c->bk[SVM_BK_FAST] = f;
 	f->inited = true;
 	f->nslots = c->qd;
 	f->slots = calloc(f->nslots, sizeof(*f->slots));
@@ -314,8 +351,10 @@ static int fast_init(struct svm_copy *c)
 		fds = calloc(2 * c->nr_pairs, sizeof(*fds));
 		if (fds) {
 			for (i = 0; i < c->nr_pairs; i++) {
-				fds[2 * i] = c->pairs[i].src_dfd;
-				fds[2 * i + 1] = c->pairs[i].dst_dfd;
+				const struct svm_pair *p = &c->pairs[i];
+
+				fds[2 * i] = p->sf ? p->sf->dfd : -1;
+				fds[2 * i + 1] = p->df ? p->df->dfd : -1;
 			}
 			f->fixed_files = !io_uring_register_files(&f->ring, fds,
 								  2 * c->nr_pairs);
@@ -345,7 +384,7 @@ static int fast_init(struct svm_copy *c)
 
 static void fast_fini(struct svm_copy *c)
 {
-	struct fast *f = c->fast;
+	struct fast *f = c->bk[SVM_BK_FAST];
 
 	if (!f)
 		return;
@@ -359,7 +398,7 @@ static void fast_fini(struct svm_copy *c)
 		munmap(f->mem, f->mem_len);
 	free(f->slots);
 	free(f);
-	c->fast = NULL;
+	c->bk[SVM_BK_FAST] = NULL;
 }
 
 static int fast_applies(struct svm_copy *c, struct svm_pair *p, uint64_t src_off,
@@ -370,9 +409,9 @@ static int fast_applies(struct svm_copy *c, struct svm_pair *p, uint64_t src_off
 
 	if (ret)
 		return ret;
-	if (!c->fast)
+	if (!c->bk[SVM_BK_FAST])
 		fast_init(c);
-	f = c->fast;
+	f = c->bk[SVM_BK_FAST];
 	if (!f)
 		return -ENOMEM;
 	if (f->init_err) {
@@ -385,10 +424,10 @@ static int fast_applies(struct svm_copy *c, struct svm_pair *p, uint64_t src_off
 static int fast_submit(struct svm_copy *c, unsigned int s, bool write,
 		       size_t pi, size_t bufoff, size_t len, uint64_t off)
 {
-	struct fast *f = c->fast;
+	struct fast *f = c->bk[SVM_BK_FAST];
 	struct svm_pair *p = &c->pairs[pi];
 	struct slot *sl = &f->slots[s];
-	int fd = write ? p->dst_dfd : p->src_dfd;
+	int fd = write ? p->df->dfd : p->sf->dfd;
 	int ret;
 
 	if (f->use_aio) {
@@ -436,8 +475,8 @@ static int fast_submit(struct svm_copy *c, unsigned int s, bool write,
  */
 static bool async_zero(const struct svm_copy *c, const struct svm_pair *p)
 {
-	return !((const struct fast *)c->fast)->use_aio && p->dst_blk &&
-	       p->dst_fresh_from == UINT64_MAX &&
+	return !((const struct fast *)c->bk[SVM_BK_FAST])->use_aio && p->df->blk &&
+	       p->dst->fresh_from == UINT64_MAX &&
 	       (c->opts.format == SVM_FORMAT_THIN ||
 		c->opts.format == SVM_FORMAT_SAME);
 }
@@ -445,9 +484,9 @@ static bool async_zero(const struct svm_copy *c, const struct svm_pair *p)
 static int fast_submit_punch(struct svm_copy *c, unsigned int s, size_t pi,
 			     uint64_t off, uint64_t len)
 {
-	struct fast *f = c->fast;
+	struct fast *f = c->bk[SVM_BK_FAST];
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&f->ring);
-	int fidx = f->fixed_files ? (int)(2 * pi + 1) : c->pairs[pi].dst_dfd;
+	int fidx = f->fixed_files ? (int)(2 * pi + 1) : c->pairs[pi].df->dfd;
 
 	if (!sqe) {
 		io_uring_submit(&f->ring);
@@ -466,7 +505,7 @@ static int fast_submit_punch(struct svm_copy *c, unsigned int s, size_t pi,
 /* Wait for one completion: its slot and result (bytes or -errno). */
 static int fast_reap(struct svm_copy *c, unsigned int *s, long *res)
 {
-	struct fast *f = c->fast;
+	struct fast *f = c->bk[SVM_BK_FAST];
 	int ret;
 
 	if (f->use_aio) {
@@ -532,7 +571,7 @@ static void stop_with(struct fast_run *fr, int err, uint64_t off)
 static void advance(struct fast_run *fr, unsigned int s)
 {
 	struct svm_copy *c = fr->c;
-	struct fast *f = c->fast;
+	struct fast *f = c->bk[SVM_BK_FAST];
 	struct slot *sl = &f->slots[s];
 	int ret;
 
@@ -582,7 +621,7 @@ static void advance(struct fast_run *fr, unsigned int s)
 
 static int fast_copy(struct svm_copy *c, struct svm_range *r)
 {
-	struct fast *f = c->fast;
+	struct fast *f = c->bk[SVM_BK_FAST];
 	struct svm_pair *p = r->p;
 	struct fast_run fr = {
 		.c = c, .r = r, .pi = p - c->pairs,
@@ -752,6 +791,7 @@ static int fast_copy(struct svm_copy *c, struct svm_range *r)
 
 const struct svm_copy_ops svm_copy_ops_fast = {
 	.name = "fast",
+	.id = SVM_BK_FAST,
 	.mode = SVM_MODE_FAST,
 	.applies = fast_applies,
 	.copy = fast_copy,

@@ -105,7 +105,7 @@ static bool files_gain(struct svm_copy *c, struct svm_pair *t)
 			return true;
 		if (ops == &svm_copy_ops_cfr &&
 		    !ops->applies(c, t, off, len, why, sizeof(why)) &&
-		    t->cfr_state == 1)
+		    svm_copy_cfr_is_offload(t))
 			return true;
 		if (ops == &svm_copy_ops_buffered)
 			return svm_copy_kernel_copy_applies(c, t);
@@ -128,7 +128,9 @@ static void look_through(struct svm_copy *c, struct svm_pair *p,
 			 const struct stat *sdev, const struct stat *ddev)
 {
 	struct svm_loop_end s = { .fd = -1, .dfd = -1 }, d = { .fd = -1, .dfd = -1 };
+	struct svm_ep *se = NULL, *de = NULL;
 	struct svm_pair t;
+	unsigned int k;
 
 	if (getenv("SVM_COPY_VIA_DEVICES"))
 		return;
@@ -137,53 +139,60 @@ static void look_through(struct svm_copy *c, struct svm_pair *p,
 	 * goes to the files first: the copy reads the source file, and a
 	 * later writeback of an old destination page would overwrite it.
 	 */
-	if (sync_file_range(p->src_fd, 0, 0, SYNC_FILE_RANGE_WAIT_BEFORE |
+	if (sync_file_range(p->sf->fd, 0, 0, SYNC_FILE_RANGE_WAIT_BEFORE |
 			    SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER) ||
-	    sync_file_range(p->dst_fd, 0, 0, SYNC_FILE_RANGE_WAIT_BEFORE |
+	    sync_file_range(p->df->fd, 0, 0, SYNC_FILE_RANGE_WAIT_BEFORE |
 			    SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER))
 		return;
-	if (svm_loop_end_open(p->src_fd, sdev, false, &s) ||
-	    svm_loop_end_open(p->dst_fd, ddev, true, &d))
+	if (svm_loop_end_open(p->sf->fd, sdev, false, &s) ||
+	    svm_loop_end_open(p->df->fd, ddev, true, &d))
 		goto out;
 	/* two files of one filesystem, each long enough */
 	if (s.st.st_dev != d.st.st_dev || s.st.st_ino == d.st.st_ino ||
 	    s.offset + p->ext.src.offset + p->ext.src.length > s.size ||
 	    d.offset + p->ext.dst.offset + p->ext.dst.length > d.size)
 		goto out;
+	/* the files' endpoints own their paths and fds from here on */
+	se = svm_ep_file_adopt(s.path, s.fd, s.dfd, s.align, &s.st, s.size, false);
+	if (!se)
+		goto out;
+	s.path = NULL;
+	s.fd = s.dfd = -1;
+	de = svm_ep_file_adopt(d.path, d.fd, d.dfd, d.align, &d.st, d.size, true);
+	if (!de)
+		goto out;
+	d.path = NULL;
+	d.fd = d.dfd = -1;
 	t = *p;
-	t.ext.src.path = s.path;
-	t.ext.dst.path = d.path;
+	t.ext.src.path = se->name;
+	t.ext.dst.path = de->name;
 	t.ext.src.offset += s.offset;
 	t.ext.dst.offset += d.offset;
-	t.src_fd = s.fd;
-	t.src_dfd = s.dfd;
-	t.dst_fd = d.fd;
-	t.dst_dfd = d.dfd;
-	t.src_blk = t.dst_blk = false;
-	t.src_align = s.align;
-	t.dst_align = d.align;
-	t.src_dev = s.st.st_dev;
-	t.dst_dev = d.st.st_dev;
-	/* the guest may have written anywhere in it already */
-	t.dst_fresh_from = UINT64_MAX;
-	t.cfr_state = t.kcopy_state = 0;
-	if (!files_gain(c, &t))
+	t.src = se;
+	t.dst = de;
+	t.sf = svm_ep_file(se);
+	t.df = svm_ep_file(de);
+	/* the backends probe the files afresh */
+	memset(t.bk, 0, sizeof(t.bk));
+	if (!files_gain(c, &t)) {
+		for (k = 0; k < SVM_COPY_NR_BACKENDS; k++)
+			free(t.bk[k]);
 		goto out;
+	}
+	for (k = 0; k < SVM_COPY_NR_BACKENDS; k++)
+		free(p->bk[k]);
 	t.via_files = true;
 	t.src_shift = s.offset;
 	t.dst_shift = d.offset;
-	t.via_src = s.path;
-	t.via_dst = d.path;
-	t.via_dst_devfd = p->dst_fd;
-	close(p->src_fd);
-	if (p->src_dfd >= 0)
-		close(p->src_dfd);
-	if (p->dst_dfd >= 0)
-		close(p->dst_dfd);
+	/* the devices stay open: the destination's page cache is dropped */
+	t.via_src_dev = p->src;
+	t.via_dst_dev = p->dst;
 	*p = t;
 	c->via_files++;
 	return;
 out:
+	svm_ep_close(se);
+	svm_ep_close(de);
 	svm_loop_end_close(&s);
 	svm_loop_end_close(&d);
 }
@@ -201,7 +210,8 @@ int svm_hot_prepare(struct svm_copy *c, const struct stat *sst,
 	size_t i, j;
 
 	for (i = 0; i < c->nr_pairs; i++) {
-		if (!c->pairs[i].src_blk || !c->pairs[i].dst_blk) {
+		if (!svm_pair_local(&c->pairs[i]) || !c->pairs[i].sf->blk ||
+		    !c->pairs[i].df->blk) {
 			set_err(err, errlen,
 				"hot copy: %s and %s must be block devices (the devices of a dm-svmotion table)",
 				c->pairs[i].ext.src.path, c->pairs[i].ext.dst.path);
@@ -382,6 +392,9 @@ static struct svm_copy *kid_new(struct svm_copy *c, struct svm_copy_result *res,
 	memset(k->zeros, 0, io_size);
 	memcpy(k->pairs, c->pairs, c->nr_pairs * sizeof(*k->pairs));
 	k->nr_pairs = c->nr_pairs;
+	/* the endpoints are shared; the backends' state is the kid's own */
+	for (size_t i = 0; i < k->nr_pairs; i++)
+		memset(k->pairs[i].bk, 0, sizeof(k->pairs[i].bk));
 	svm_copy_build_chain(k);
 	return k;
 }
@@ -489,17 +502,17 @@ static int hot_writeback(struct svm_copy *k, struct svm_pair *p, uint64_t off,
 	uint64_t d = p->ext.dst.offset + (off - p->ext.src.offset);
 	int ret;
 
-	if (sync_file_range(p->dst_fd, d, len, SYNC_FILE_RANGE_WAIT_BEFORE |
+	if (sync_file_range(p->df->fd, d, len, SYNC_FILE_RANGE_WAIT_BEFORE |
 			    SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER)) {
 		ret = -errno;
 		return svm_copy_fail(k, ret, off, "writing back %s at %llu: %s",
 				     p->ext.dst.path, (unsigned long long)d,
 				     strerror(-ret));
 	}
-	posix_fadvise(p->dst_fd, d, len, POSIX_FADV_DONTNEED);
+	posix_fadvise(p->df->fd, d, len, POSIX_FADV_DONTNEED);
 	/* the loop device's own cache of the range is stale now */
-	if (p->via_dst_devfd >= 0)
-		posix_fadvise(p->via_dst_devfd, d - p->dst_shift, len,
+	if (p->via_dst_dev)
+		posix_fadvise(svm_ep_file(p->via_dst_dev)->fd, d - p->dst_shift, len,
 			      POSIX_FADV_DONTNEED);
 	return 0;
 }
@@ -539,7 +552,7 @@ static int hot_unit(struct svm_copy *k, size_t pi, uint64_t unit)
 		 * loop device itself reads and writes through its cache)
 		 */
 		if (!p->via_files)
-			posix_fadvise(p->src_fd, off, len, POSIX_FADV_DONTNEED);
+			posix_fadvise(p->sf->fd, off, len, POSIX_FADV_DONTNEED);
 		ret = svm_copy_span(k, p, off, off + len);
 		if (!ret)
 			ret = hot_writeback(k, p, off, len);

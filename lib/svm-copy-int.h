@@ -1,7 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * svm-copy-int.h - libsvmotion data mover internals: the state shared by the
- * copy loop (svm-copy.c) and its backends (svm-copy-*.c).
+ * engine (svm-copy.c: endpoints, accounting, holes and zeros, the copy
+ * loop), its backends (svm-copy-xcopy.c, -fast.c: copy_file_range and
+ * O_DIRECT, -buffered.c, -stream.c: any two endpoints) and the drivers on
+ * top (svm-copy-cold.c, svm-copy-hot.c; svm-copy-api.c the public calls).
+ * A backend keeps its state in its own structs (svm_copy.bk[id] and
+ * svm_pair.bk[id]); an endpoint in its own (svm-ep.h).
  *
  * The copy loop walks every pair's source, splits it into data segments and
  * holes (SEEK_DATA/SEEK_HOLE on files), handles holes itself according to the
@@ -22,42 +27,32 @@
 #include <sys/types.h>
 
 #include "svm-copy.h"
-#include "svm-xcopy.h"
+#include "svm-ep-file.h"
 
 struct svm_copy;
+
+/*
+ * The backends, each with state of its own per copy (svm_copy.bk[id]) and
+ * per pair (svm_pair.bk[id], svm_pair_state()), which no other part reads.
+ */
+enum svm_backend_id {
+	SVM_BK_XCOPY,
+	SVM_BK_CFR,
+	SVM_BK_FAST,
+	SVM_BK_BUFFERED,
+	SVM_BK_STREAM,
+	SVM_COPY_NR_BACKENDS
+};
 
 /* One extent pair, opened. */
 struct svm_pair {
 	struct svm_extent_pair ext;
-	int src_fd;		/* buffered */
-	int src_dfd;		/* O_DIRECT, or -1 when the open failed */
-	int dst_fd;		/* buffered */
-	int dst_dfd;		/* O_DIRECT, or -1 */
-	bool src_blk, dst_blk;	/* block devices (else regular files) */
-	unsigned int src_align;	/* O_DIRECT offset/length alignment, 0: none */
-	unsigned int dst_align;
-	dev_t src_dev, dst_dev;	/* st_dev of files */
-	/*
-	 * the destination reads zeros (never written) from here: a regular
-	 * file beyond its size at open, a block device extent unmapped up
-	 * front (cold, thin/same); UINT64_MAX: nowhere known
-	 */
-	uint64_t dst_fresh_from;
-	/* xcopy: 0 not probed yet, 1 both ends are LUNs that can pair, <0 refused */
-	int xcopy_state;
-	char xcopy_why[160];		/* why refused */
-	struct svm_xcopy_id xsrc, xdst;
-	struct svm_xcopy_limits xlim;	/* of the destination (receives the commands) */
-	/*
-	 * copy_file_range backend: 0 not probed, 1 NFS (server-side copy),
-	 * 2 try a reflink clone (FICLONERANGE), <0 neither: not used
-	 */
-	int cfr_state;
-	/*
-	 * buffered backend: <0 copy_file_range refused between these files
-	 * (-errno), 0 use it where it applies (see buffered_kernel_copy)
-	 */
-	int kcopy_state;
+	/* the endpoints (svm-ep.h); owned unless the copy is borrowed */
+	struct svm_ep *src, *dst;
+	/* the same when they are files or block devices, else NULL */
+	struct svm_ep_file *sf, *df;
+	/* each backend's state for this pair, freed with the pair */
+	void *bk[SVM_COPY_NR_BACKENDS];
 	/* hot copy: the dm-svmotion segment this pair is (svm-copy-hot.c) */
 	uint64_t seg_start;		/* segment start sector in the dm device */
 	uint64_t seg_region_bytes;	/* the target's region size */
@@ -66,16 +61,16 @@ struct svm_pair {
 	bool synced;			/* already SYNCED: nothing to copy */
 	/*
 	 * hot copy: both ends were loop devices over files of one filesystem,
-	 * and the fds, paths and offsets above are now those of the backing
-	 * files (svm-copy-hot.c, look_through); src_shift is the source loop
-	 * device's offset into its file (error offsets are reported in device
-	 * terms). via_src/via_dst own the paths ext.src.path/ext.dst.path
-	 * point to then; NULL otherwise. via_dst_devfd: the destination loop
+	 * and the endpoints, paths and offsets above are now those of the
+	 * backing files (svm-copy-hot.c, look_through); src_shift is the
+	 * source loop device's offset into its file (error offsets are
+	 * reported in device terms). via_dst_dev: the destination loop
 	 * device, kept open to drop its own page cache (a buffered reader of
-	 * the device node would see it stale), else -1.
+	 * the device node would see it stale), else NULL.
 	 */
 	bool via_files;
 	uint64_t src_shift, dst_shift;
+	struct svm_ep *via_src_dev, *via_dst_dev;
 	/*
 	 * A file source: [data_from, data_until) was data when last asked
 	 * (SEEK_HOLE), and is not asked again: on tmpfs a SEEK_HOLE walks
@@ -85,17 +80,13 @@ struct svm_pair {
 	 * write may have filled one. Per copy (each hot worker has its own).
 	 */
 	uint64_t data_from, data_until;
-	/*
-	 * A cold copy from a loop device over a file: that file, where the
-	 * source's holes are asked (at source offset + src_map_shift, the
-	 * loop device's offset into it); -1 otherwise (a block device
-	 * source is then all data). See map_src_loop in svm-copy.c.
-	 */
-	int src_map_fd;
-	uint64_t src_map_shift;
-	char *via_src, *via_dst;
-	int via_dst_devfd;
 };
+
+/* Both ends are files or block devices: the kernel's fast paths apply. */
+static inline bool svm_pair_local(const struct svm_pair *p)
+{
+	return p->sf && p->df;
+}
 
 /* A data range handed to a backend: source offset, length, accounting. */
 struct svm_range {
@@ -110,6 +101,8 @@ struct svm_range {
 	 * finds them (svm_range_data) and leaves them to svm_copy_zero.
 	 */
 	bool sparse;
+	/* why a backend refused the range part way ("" if it did not say) */
+	char why[160];
 };
 
 static inline uint64_t svm_range_dst(const struct svm_range *r, uint64_t src_off)
@@ -120,6 +113,7 @@ static inline uint64_t svm_range_dst(const struct svm_range *r, uint64_t src_off
 /* One backend. */
 struct svm_copy_ops {
 	const char *name;
+	enum svm_backend_id id;
 	enum svm_copy_mode mode;	/* accounted as */
 	/*
 	 * 0 if the backend can take [src_off, src_off + len) of pair p, else a
@@ -142,8 +136,9 @@ extern const struct svm_copy_ops svm_copy_ops_xcopy;
 extern const struct svm_copy_ops svm_copy_ops_cfr;
 extern const struct svm_copy_ops svm_copy_ops_fast;
 extern const struct svm_copy_ops svm_copy_ops_buffered;
+extern const struct svm_copy_ops svm_copy_ops_stream;
 
-#define SVM_COPY_MAX_CHAIN 4
+#define SVM_COPY_MAX_CHAIN 5
 
 struct svm_copy {
 	struct svm_copy_opts opts;
@@ -171,7 +166,7 @@ struct svm_copy {
 	uint64_t total;
 	uint64_t rate_bytes;	/* bytes submitted, for the rate limit */
 
-	void *fast;		/* fast backend state (svm-copy-fast.c) */
+	void *bk[SVM_COPY_NR_BACKENDS];	/* each backend's state (fini frees) */
 	void *zeros;		/* io_size bytes of zeros, aligned */
 
 	/*
@@ -192,6 +187,8 @@ struct svm_copy {
 	bool mu_inited;
 	void *hot;			/* struct svm_hot (svm-copy-hot.c) */
 	unsigned int via_files;		/* pairs copied between loop files */
+	unsigned int backends_used;	/* 1 << svm_backend_id that accounted
+					 * bytes (under mu for a coordinator) */
 };
 
 /* Library-internal helpers (svm-copy.c). */
@@ -205,6 +202,30 @@ void svm_copy_unaccount(struct svm_copy *c, uint64_t copied, uint64_t skipped,
 void svm_copy_report_progress(struct svm_copy *c, bool force);
 /* Build the chain of backends of c->opts.mode. */
 void svm_copy_build_chain(struct svm_copy *c);
+
+/*
+ * The engine (svm-copy.c), which knows nothing of hot or cold copies:
+ * validate the options and pairs and open every endpoint (c->pairs[i].src,
+ * .dst), with the checks every copy needs; then the drivers on top
+ * (svm-copy-cold.c, svm-copy-hot.c, tied together in svm-copy-api.c) copy
+ * spans through it. sst/dst: the stat of each pair's ends (zeroed for a
+ * remote one), for the drivers' checks; freed by the caller.
+ */
+int svm_engine_open(struct svm_copy *c, const struct svm_extent_pair *pairs,
+		    size_t nr_pairs, struct stat **sst, struct stat **dst,
+		    char *err, size_t errlen);
+/* Flush every destination; 0 or the first error (recorded). */
+int svm_engine_flush(struct svm_copy *c);
+/* Fill res's summary (mode used, elapsed) at the end of a run. */
+void svm_engine_finish(struct svm_copy *c, int ret);
+/* Close the pairs' endpoints (unless borrowed) and free their state. */
+void svm_engine_close(struct svm_copy *c);
+/* Whether backend ops is in c's chain and takes all of pair p. */
+bool svm_copy_chain_takes(struct svm_copy *c, const struct svm_copy_ops *ops,
+			  struct svm_pair *p);
+
+/* Cold copy (svm-copy-cold.c): every pair in turn; 0 or -errno. */
+int svm_cold_run(struct svm_copy *c);
 
 /* Hot copy (svm-copy-hot.c). */
 /* Match the pairs to the dm device's svmotion segments; -errno + err. */
@@ -240,35 +261,11 @@ int svm_copy_zero(struct svm_copy *c, struct svm_range *r, uint64_t src_off,
 int svm_range_data(struct svm_copy *c, struct svm_range *r, uint64_t *pos,
 		   uint64_t *data_end);
 /*
- * Open one end of a pair (dst: for writing, created if missing and create):
- * buffered fd,
- * O_DIRECT fd (-1 where refused) and its alignment, block device or file,
- * stat and size. 0 or -errno with a message in err.
+ * Pair p's state of backend ops: allocated (zeroed, size bytes) at the first
+ * call, the same pointer afterwards; NULL when out of memory.
  */
-int svm_copy_open_end(const struct svm_extent *e, bool dst, bool create,
-		      int *fd, int *dfd, bool *blk, unsigned int *align,
-		      struct stat *st, uint64_t *size, char *err, size_t errlen);
-/* A loop device over a regular file, the file opened as a pair end. */
-struct svm_loop_end {
-	char *path;		/* the backing file, from sysfs */
-	uint64_t offset;	/* the loop device's offset into it */
-	int fd, dfd;		/* the file opened as a pair end */
-	bool blk;
-	unsigned int align;
-	struct stat st;
-	uint64_t size;
-};
-/*
- * The file behind loop device devfd (dev: its stat), opened as a pair end
- * (for writing if dst, never created). 0, or -errno: not a loop device (or
- * no file bound), read-only for a destination, no such file any more, or a
- * file that is not the one the loop device holds (st_dev/st_ino differ from
- * what LOOP_GET_STATUS64 reports: deleted, renamed over). le is closed on
- * failure.
- */
-int svm_loop_end_open(int devfd, const struct stat *dev, bool dst,
-		      struct svm_loop_end *le);
-void svm_loop_end_close(struct svm_loop_end *le);
+void *svm_pair_state(struct svm_pair *p, const struct svm_copy_ops *ops,
+		     size_t size);
 /*
  * Whether the buffered backend copies p in the kernel (copy_file_range,
  * page cache to page cache): two files of one filesystem, no zero
@@ -276,11 +273,15 @@ void svm_loop_end_close(struct svm_loop_end *le);
  */
 bool svm_copy_kernel_copy_applies(const struct svm_copy *c,
 				  const struct svm_pair *p);
+/* Whether copy_file_range between p's files is a server-side copy (NFS). */
+bool svm_copy_cfr_is_offload(const struct svm_pair *p);
 /* Whether zero blocks within p's data are to be detected (by format). */
 bool svm_copy_scan_zeros(const struct svm_copy *c, const struct svm_pair *p);
 /* Length of the run at buf[0..len) that is all zeros (*zero) or not. */
 size_t svm_copy_run_len(const struct svm_copy *c, const unsigned char *buf,
 			size_t len, bool *zero);
+/* pwrite all of buf, retrying short writes; 0 or -errno (-ENOSPC: none written). */
+int svm_copy_pwrite_all(int fd, const void *buf, size_t len, uint64_t off);
 /* Record a failure message (first one wins); returns err. */
 __attribute__((format(printf, 4, 5)))
 int svm_copy_fail(struct svm_copy *c, int err, uint64_t off, const char *fmt, ...);

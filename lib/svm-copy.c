@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * svm-copy.c - libsvmotion: the data mover's copy loop (cold copies), the
- * buffered backend and the xcopy hook. See svm-copy.h and svm-copy-int.h.
+ * svm-copy.c - libsvmotion: the data mover's engine: the pairs' endpoints
+ * opened and checked, accounting, the rate limit, holes and zeros per
+ * format, and the copy loop that walks a span of a pair and hands its data
+ * ranges to the chain of backends. It knows nothing of hot or cold copies
+ * (svm-copy-hot.c, svm-copy-cold.c on top, svm-copy-api.c). See svm-copy.h
+ * and svm-copy-int.h.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -249,18 +253,46 @@ double svm_copy_rate_wait(struct svm_copy *c, uint64_t n)
  */
 static bool src_mapped(const struct svm_pair *p)
 {
-	return !p->src_blk || p->src_map_fd >= 0;
+	return p->src->caps & SVM_EP_CAP_HOLES;
+}
+
+/*
+ * lseek's SEEK_DATA/SEEK_HOLE over an endpoint's extent() (a remote
+ * endpoint that knows holes): the offset, or -1 with errno ENXIO (no data
+ * at or after pos) or EIO (the endpoint failed: taken as all data).
+ */
+static off_t ep_seek(struct svm_ep *ep, uint64_t pos, int whence)
+{
+	while (pos < ep->size) {
+		bool data;
+		uint64_t run;
+
+		if (ep->ops->extent(ep, pos, ep->size - pos, &data, &run) || !run) {
+			errno = EIO;
+			return -1;
+		}
+		if (data == (whence == SEEK_DATA))
+			return pos;
+		pos += run;
+	}
+	if (whence == SEEK_HOLE)
+		return ep->size;
+	errno = ENXIO;
+	return -1;
 }
 
 /* lseek SEEK_DATA/SEEK_HOLE in p's source allocation, in source offsets. */
 static off_t src_seek(const struct svm_pair *p, uint64_t pos, int whence)
 {
+	const struct svm_ep_file *f = p->sf;
 	off_t o;
 
-	if (!p->src_blk)
-		return lseek(p->src_fd, pos, whence);
-	o = lseek(p->src_map_fd, pos + p->src_map_shift, whence);
-	return o < 0 ? o : o - (off_t)p->src_map_shift;
+	if (!f)
+		return ep_seek(p->src, pos, whence);
+	if (!f->blk)
+		return lseek(f->fd, pos, whence);
+	o = lseek(f->map_fd, pos + f->map_shift, whence);
+	return o < 0 ? o : o - (off_t)f->map_shift;
 }
 
 bool svm_copy_scan_zeros(const struct svm_copy *c, const struct svm_pair *p)
@@ -310,8 +342,7 @@ size_t svm_copy_run_len(const struct svm_copy *c, const unsigned char *buf,
 	return pos;
 }
 
-/* pwrite all of buf, retrying short writes; 0 or -errno. */
-static int pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
+int svm_copy_pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
 {
 	const char *p = buf;
 	ssize_t n;
@@ -339,13 +370,39 @@ static int write_zeros(struct svm_copy *c, int fd, uint64_t off, uint64_t len)
 
 	while (len) {
 		n = len < c->io_size ? len : c->io_size;
-		ret = pwrite_all(fd, c->zeros, n, off);
+		ret = svm_copy_pwrite_all(fd, c->zeros, n, off);
 		if (ret)
 			return ret;
 		off += n;
 		len -= n;
 	}
 	return 0;
+}
+
+/*
+ * A remote destination: the endpoint's own zeroing (UNMAP, WRITE SAME) if
+ * it has one that fits the format, else zeros written through it.
+ */
+static int zero_remote(struct svm_copy *c, struct svm_ep *ep, uint64_t off,
+		       uint64_t len, bool thick)
+{
+	int ret = -EOPNOTSUPP;
+
+	if (!thick && (ep->caps & SVM_EP_CAP_UNMAP))
+		ret = ep->ops->zero(ep, off, len, SVM_EP_ZERO_UNMAP);
+	if (ret == -EOPNOTSUPP && (ep->caps & SVM_EP_CAP_ZERO))
+		ret = ep->ops->zero(ep, off, len, SVM_EP_ZERO_ALLOC);
+	if (ret != -EOPNOTSUPP)
+		return ret;
+	ret = 0;
+	while (len && !ret) {
+		size_t n = len < c->io_size ? len : c->io_size;
+
+		ret = svm_ep_pwrite(ep, c->zeros, n, off);
+		off += n;
+		len -= n;
+	}
+	return ret;
 }
 
 static int blk_zeroout(int fd, uint64_t off, uint64_t len)
@@ -366,7 +423,7 @@ int svm_copy_zero(struct svm_copy *c, struct svm_range *r, uint64_t src_off,
 	bool lazy = c->opts.format == SVM_FORMAT_THICK_LAZY;
 	int ret = -EOPNOTSUPP;
 
-	if (d >= p->dst_fresh_from && !eager) {
+	if (d >= p->dst->fresh_from && !eager) {
 		/*
 		 * never written: a sparse file (or fallocated range), or a
 		 * device extent unmapped up front, reads 0
@@ -374,7 +431,16 @@ int svm_copy_zero(struct svm_copy *c, struct svm_range *r, uint64_t src_off,
 		svm_copy_account(c, r, r->mode, 0, len);
 		return 0;
 	}
-	if (p->dst_blk) {
+	if (!p->df) {
+		ret = zero_remote(c, p->dst, d, len, eager || lazy);
+		if (ret) {
+			r->fail_off = src_off;
+			return svm_copy_fail(c, ret, src_off,
+					     "zeroing %s at %llu (%llu bytes): %s",
+					     p->ext.dst.path, (unsigned long long)d,
+					     (unsigned long long)len, p->dst->msg);
+		}
+	} else if (p->df->blk) {
 		/*
 		 * thin/same: unmap, but only where the device guarantees zeros
 		 * (the kernel refuses PUNCH_HOLE otherwise); then zero-out
@@ -382,24 +448,24 @@ int svm_copy_zero(struct svm_copy *c, struct svm_range *r, uint64_t src_off,
 		 */
 		ret = -EOPNOTSUPP;
 		if (!eager && !lazy)
-			ret = fallocate(p->dst_fd, FALLOC_FL_PUNCH_HOLE |
+			ret = fallocate(p->df->fd, FALLOC_FL_PUNCH_HOLE |
 					FALLOC_FL_KEEP_SIZE, d, len) ? -errno : 0;
 		if (ret)
-			ret = fallocate(p->dst_fd, FALLOC_FL_ZERO_RANGE |
+			ret = fallocate(p->df->fd, FALLOC_FL_ZERO_RANGE |
 					FALLOC_FL_KEEP_SIZE, d, len) ? -errno : 0;
 		if (ret && ret != -ENOSPC && ret != -EIO)
-			ret = blk_zeroout(p->dst_fd, d, len);
+			ret = blk_zeroout(p->df->fd, d, len);
 	} else if (eager || lazy) {
-		ret = fallocate(p->dst_fd, FALLOC_FL_ZERO_RANGE, d, len) ? -errno : 0;
+		ret = fallocate(p->df->fd, FALLOC_FL_ZERO_RANGE, d, len) ? -errno : 0;
 	} else {
-		ret = fallocate(p->dst_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+		ret = fallocate(p->df->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
 				d, len) ? -errno : 0;
 		if (ret == -EOPNOTSUPP)
-			ret = fallocate(p->dst_fd, FALLOC_FL_ZERO_RANGE, d, len) ?
+			ret = fallocate(p->df->fd, FALLOC_FL_ZERO_RANGE, d, len) ?
 			      -errno : 0;
 	}
-	if (ret && ret != -ENOSPC && ret != -EIO)
-		ret = write_zeros(c, p->dst_fd, d, len);
+	if (p->df && ret && ret != -ENOSPC && ret != -EIO)
+		ret = write_zeros(c, p->df->fd, d, len);
 	if (ret) {
 		r->fail_off = src_off;
 		return svm_copy_fail(c, ret, src_off,
@@ -425,7 +491,8 @@ static int src_ended(struct svm_copy *c, struct svm_pair *p, uint64_t pos,
 	struct stat st;
 
 	/* a loop device: its size was checked; past its file it reads zeros */
-	if (p->src_blk || fstat(p->src_fd, &st) || (uint64_t)st.st_size >= end)
+	if (!p->sf || p->sf->blk || fstat(p->sf->fd, &st) ||
+	    (uint64_t)st.st_size >= end)
 		return 0;
 	*fail_off = (uint64_t)st.st_size > pos ? (uint64_t)st.st_size : pos;
 	return svm_copy_fail(c, -EIO, *fail_off,
@@ -497,370 +564,21 @@ int svm_range_data(struct svm_copy *c, struct svm_range *r, uint64_t *pos,
 	return 0;
 }
 
-/* ---- buffered backend: pread/pwrite through the page cache ------------ */
+/* ---- backends' state ------------------------------------------------------ */
 
-static int buffered_applies(struct svm_copy *c, struct svm_pair *p,
-			    uint64_t src_off, uint64_t len, char *why,
-			    size_t whylen)
+void *svm_pair_state(struct svm_pair *p, const struct svm_copy_ops *ops,
+		     size_t size)
 {
-	(void)c; (void)p; (void)src_off; (void)len; (void)why; (void)whylen;
-	return 0;
+	if (!p->bk[ops->id])
+		p->bk[ops->id] = calloc(1, size);
+	return p->bk[ops->id];
 }
 
 /*
- * Between two files of one filesystem, with no zero detection wanted, the
- * kernel copies page cache to page cache (copy_file_range): one memory copy
- * per byte instead of pread's and pwrite's two, and no system call per
- * io_size pair. Advances *pos over what was copied. 0 when done or when the
- * rest is for pread/pwrite: a refusal (the kernel or filesystem has no such
- * copy; not asked again for this pair), or an error or short source, which
- * pread/pwrite then meet and report precisely (read or write, offset,
- * out of space); -ECANCELED.
+ * The chain of c->opts.mode. The stream backend comes last in every chain:
+ * it takes what the kernel's fast paths cannot (a remote end), and only
+ * that.
  */
-bool svm_copy_kernel_copy_applies(const struct svm_copy *c,
-				  const struct svm_pair *p)
-{
-	return !p->src_blk && !p->dst_blk && p->src_dev == p->dst_dev &&
-	       !svm_copy_scan_zeros(c, p) && p->kcopy_state >= 0 &&
-	       !getenv("SVM_COPY_NO_KERNEL_COPY");
-}
-
-static int buffered_kernel_copy(struct svm_copy *c, struct svm_range *r,
-				uint64_t *pos, uint64_t end)
-{
-	struct svm_pair *p = r->p;
-
-	if (!svm_copy_kernel_copy_applies(c, p))
-		return 0;
-	while (*pos < end) {
-		size_t want = end - *pos < c->io_size ? end - *pos : c->io_size;
-		loff_t in = *pos, out = svm_range_dst(r, *pos);
-		ssize_t n;
-		int ret;
-
-		ret = svm_copy_throttle(c, want);
-		if (ret)
-			return ret;
-		n = copy_file_range(p->src_fd, &in, p->dst_fd, &out, want, 0);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && svm_copy_is_refusal(-errno)) {
-			p->kcopy_state = -errno;
-			return 0;
-		}
-		if (n <= 0)
-			return 0;
-		svm_copy_account(c, r, SVM_MODE_BUFFERED, n, 0);
-		*pos += n;
-	}
-	return 0;
-}
-
-/* The data [pos, end) of range r: kernel copy, else pread/pwrite. */
-static int buffered_data(struct svm_copy *c, struct svm_range *r, uint64_t pos,
-			 uint64_t end)
-{
-	struct svm_pair *p = r->p;
-	unsigned char *buf = NULL;
-	bool scan = svm_copy_scan_zeros(c, p);
-	int ret = 0;
-
-	ret = buffered_kernel_copy(c, r, &pos, end);
-	if (ret || pos == end) {
-		if (ret == -ECANCELED)
-			r->fail_off = pos;
-		return ret;
-	}
-	if (posix_memalign((void **)&buf, 4096, c->io_size))
-		return svm_copy_fail(c, -ENOMEM, pos, "out of memory");
-	memset(buf, 0, c->io_size);
-	while (pos < end) {
-		size_t want = end - pos < c->io_size ? end - pos : c->io_size;
-		size_t got = 0, off = 0;
-		ssize_t n;
-
-		ret = svm_copy_throttle(c, want);
-		if (ret)
-			break;
-		while (got < want) {
-			n = pread(p->src_fd, buf + got, want - got, pos + got);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n < 0) {
-				ret = -errno;
-				r->fail_off = pos + got;
-				svm_copy_fail(c, ret, pos + got,
-					      "reading %s at %llu: %s",
-					      p->ext.src.path,
-					      (unsigned long long)(pos + got),
-					      strerror(errno));
-				goto out;
-			}
-			if (n == 0) {
-				ret = -EIO;
-				r->fail_off = pos + got;
-				svm_copy_fail(c, ret, pos + got,
-					      "source %s ended at %llu, before the end of the extent",
-					      p->ext.src.path,
-					      (unsigned long long)(pos + got));
-				goto out;
-			}
-			got += n;
-		}
-		while (off < want) {
-			bool zero = false;
-			size_t run = scan ? svm_copy_run_len(c, buf + off, want - off, &zero)
-					  : want - off;
-
-			if (zero) {
-				ret = svm_copy_zero(c, r, pos + off, run);
-			} else {
-				ret = pwrite_all(p->dst_fd, buf + off, run,
-						 svm_range_dst(r, pos + off));
-				if (ret) {
-					r->fail_off = pos + off;
-					svm_copy_fail(c, ret, pos + off,
-						      "writing %s at %llu: %s%s",
-						      p->ext.dst.path,
-						      (unsigned long long)svm_range_dst(r, pos + off),
-						      strerror(-ret),
-						      ret == -ENOSPC ? " (destination out of space)" : "");
-				} else {
-					svm_copy_account(c, r, SVM_MODE_BUFFERED, run, 0);
-				}
-			}
-			if (ret)
-				goto out;
-			off += run;
-		}
-		pos += want;
-	}
-out:
-	if (ret == -ECANCELED)
-		r->fail_off = pos;
-	free(buf);
-	return ret;
-}
-
-static int buffered_copy(struct svm_copy *c, struct svm_range *r)
-{
-	uint64_t pos = r->src_off, end = r->src_off + r->len, data_end;
-	int ret;
-
-	for (;;) {
-		ret = svm_range_data(c, r, &pos, &data_end);
-		if (ret || pos >= end)
-			return ret;
-		ret = buffered_data(c, r, pos, data_end);
-		if (ret)
-			return ret;
-		pos = data_end;
-	}
-}
-
-static void no_fini(struct svm_copy *c)
-{
-	(void)c;
-}
-
-const struct svm_copy_ops svm_copy_ops_buffered = {
-	.name = "buffered",
-	.mode = SVM_MODE_BUFFERED,
-	.applies = buffered_applies,
-	.copy = buffered_copy,
-	.fini = no_fini,
-};
-
-/* ---- xcopy: SCSI EXTENDED COPY offload (lib/svm-xcopy.c) -------------- */
-
-/*
- * Probe a pair once: both ends must be whole SCSI disks (SG_IO), with one
- * logical block size, and the destination must report copy limits. The
- * source is flushed first: the array copies what is on the disk, not what
- * sits in this host's page cache.
- */
-static int xcopy_probe(struct svm_pair *p)
-{
-	char err[160];
-	int ret;
-
-	if (!p->src_blk || !p->dst_blk) {
-		snprintf(p->xcopy_why, sizeof(p->xcopy_why),
-			 "xcopy: both ends must be SCSI disks");
-		return -EOPNOTSUPP;
-	}
-	ret = svm_xcopy_identify(p->src_fd, &p->xsrc, err, sizeof(err));
-	if (!ret)
-		ret = svm_xcopy_identify(p->dst_fd, &p->xdst, err, sizeof(err));
-	if (!ret)
-		ret = svm_xcopy_limits(p->dst_fd, &p->xlim, err, sizeof(err));
-	if (ret) {
-		snprintf(p->xcopy_why, sizeof(p->xcopy_why), "%s", err);
-		return -EOPNOTSUPP;
-	}
-	if (p->xsrc.block_size != p->xdst.block_size) {
-		snprintf(p->xcopy_why, sizeof(p->xcopy_why),
-			 "xcopy: logical block sizes differ (%u and %u)",
-			 p->xsrc.block_size, p->xdst.block_size);
-		return -EOPNOTSUPP;
-	}
-	if (fdatasync(p->src_fd) < 0) {
-		snprintf(p->xcopy_why, sizeof(p->xcopy_why),
-			 "xcopy: flushing the source: %s", strerror(errno));
-		return -EOPNOTSUPP;
-	}
-	return 1;
-}
-
-static int xcopy_applies(struct svm_copy *c, struct svm_pair *p,
-			 uint64_t src_off, uint64_t len, char *why,
-			 size_t whylen)
-{
-	uint64_t bs, dst_off = p->ext.dst.offset + (src_off - p->ext.src.offset);
-
-	if (c->opts.format != SVM_FORMAT_SAME &&
-	    c->opts.format != SVM_FORMAT_THICK_EAGER) {
-		snprintf(why, whylen, "xcopy writes every block: not for format %s",
-			 svm_copy_format_name(c->opts.format));
-		return -EOPNOTSUPP;
-	}
-	if (!p->xcopy_state)
-		p->xcopy_state = xcopy_probe(p);
-	if (p->xcopy_state < 0) {
-		snprintf(why, whylen, "%s", p->xcopy_why);
-		return p->xcopy_state;
-	}
-	bs = p->xsrc.block_size;
-	if (src_off % bs || dst_off % bs || len % bs) {
-		snprintf(why, whylen, "xcopy: range not aligned to %llu-byte blocks",
-			 (unsigned long long)bs);
-		return -EINVAL;
-	}
-	return 0;
-}
-
-static int xcopy_copy(struct svm_copy *c, struct svm_range *r)
-{
-	struct svm_pair *p = r->p;
-	uint64_t bs = p->xsrc.block_size;
-	uint64_t dst_off = svm_range_dst(r, r->src_off);
-	struct svm_xcopy_stats st = { 0 };
-	char err[160];
-	int ret;
-
-	ret = svm_copy_throttle(c, r->len);
-	if (ret) {
-		r->fail_off = r->src_off;
-		return ret;
-	}
-	ret = svm_xcopy_copy(p->src_fd, &p->xsrc, r->src_off / bs,
-			     p->dst_fd, &p->xdst, dst_off / bs, r->len / bs,
-			     &p->xlim, &st, err, sizeof(err));
-	/* The array wrote behind this host's page cache of the destination. */
-	posix_fadvise(p->dst_fd, (off_t)dst_off, (off_t)r->len, POSIX_FADV_DONTNEED);
-	if (ret == -EOPNOTSUPP || ret == -ENOTTY) {
-		/* Refused (e.g. COPY ABORTED): the next backend redoes the range. */
-		r->fail_off = r->src_off + st.blocks_done * bs;
-		p->xcopy_state = -EOPNOTSUPP;
-		snprintf(p->xcopy_why, sizeof(p->xcopy_why), "%s", err);
-		return -EOPNOTSUPP;
-	}
-	if (ret) {
-		r->fail_off = r->src_off + st.blocks_done * bs;
-		return svm_copy_fail(c, ret, r->fail_off, "%s", err);
-	}
-	svm_copy_account(c, r, SVM_MODE_XCOPY, r->len, 0);
-	return 0;
-}
-
-const struct svm_copy_ops svm_copy_ops_xcopy = {
-	.name = "xcopy",
-	.mode = SVM_MODE_XCOPY,
-	.applies = xcopy_applies,
-	.copy = xcopy_copy,
-	.fini = no_fini,
-};
-
-/* ---- setup ------------------------------------------------------------- */
-
-static unsigned int file_dio_align(int fd)
-{
-#ifdef STATX_DIOALIGN
-	struct statx stx;
-
-	if (!statx(fd, "", AT_EMPTY_PATH, STATX_DIOALIGN, &stx) &&
-	    (stx.stx_mask & STATX_DIOALIGN))
-		return stx.stx_dio_offset_align;
-#else
-	(void)fd;
-#endif
-	return 512;
-}
-
-int svm_copy_open_end(const struct svm_extent *e, bool dst, bool create,
-		      int *fd, int *dfd, bool *blk, unsigned int *align,
-		      struct stat *st, uint64_t *size, char *err, size_t errlen)
-{
-	int flags = dst ? O_WRONLY | (create ? O_CREAT : 0) : O_RDONLY;
-	int ret;
-
-	*fd = open(e->path, flags | O_CLOEXEC, 0644);
-	if (*fd < 0) {
-		ret = -errno;
-		seterr(err, errlen, "opening %s %s: %s", dst ? "destination" : "source",
-		       e->path, strerror(errno));
-		return ret;
-	}
-	if (fstat(*fd, st)) {
-		ret = -errno;
-		seterr(err, errlen, "stat %s: %s", e->path, strerror(errno));
-		return ret;
-	}
-	*blk = S_ISBLK(st->st_mode);
-	if (!*blk && !S_ISREG(st->st_mode)) {
-		seterr(err, errlen, "%s is neither a regular file nor a block device",
-		       e->path);
-		return -EINVAL;
-	}
-	if (*blk) {
-		int lbs = 512;
-
-		if (ioctl(*fd, BLKGETSIZE64, size)) {
-			ret = -errno;
-			seterr(err, errlen, "size of %s: %s", e->path, strerror(errno));
-			return ret;
-		}
-		if (ioctl(*fd, BLKSSZGET, &lbs) || lbs <= 0)
-			lbs = 512;
-		*align = lbs;
-	} else {
-		*size = st->st_size;
-		*align = file_dio_align(*fd);
-	}
-	*dfd = open(e->path, (dst ? O_WRONLY : O_RDONLY) | O_DIRECT | O_CLOEXEC);
-	if (*dfd < 0 || !*align) {
-		if (*dfd >= 0)
-			close(*dfd);
-		*dfd = -1;
-		*align = 0;
-	}
-	return 0;
-}
-
-static bool same_object(const struct stat *a, const struct stat *b)
-{
-	if (S_ISBLK(a->st_mode) && S_ISBLK(b->st_mode))
-		return a->st_rdev == b->st_rdev;
-	if (S_ISREG(a->st_mode) && S_ISREG(b->st_mode))
-		return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
-	return false;
-}
-
-static bool overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
-{
-	return a < b + blen && b < a + alen;
-}
-
 void svm_copy_build_chain(struct svm_copy *c)
 {
 	unsigned int n = 0;
@@ -886,84 +604,189 @@ void svm_copy_build_chain(struct svm_copy *c)
 		c->chain[n++] = &svm_copy_ops_buffered;
 		break;
 	}
+	c->chain[n++] = &svm_copy_ops_stream;
 	c->chain_len = n;
 }
 
-int svm_copy_new(struct svm_copy **out, const struct svm_copy_opts *opts,
-		 const struct svm_extent_pair *pairs, size_t nr_pairs,
-		 char *err, size_t errlen)
+bool svm_copy_chain_takes(struct svm_copy *c, const struct svm_copy_ops *ops,
+			  struct svm_pair *p)
 {
-	struct svm_copy *c;
-	struct stat *sst = NULL, *dst = NULL;
-	size_t i, j;
+	char why[160];
 	unsigned int k;
-	int ret = -EINVAL;
 
-	*out = NULL;
-	if (err && errlen)
-		err[0] = 0;
-	if (!opts || !pairs || !nr_pairs) {
-		seterr(err, errlen, "no extent pairs to copy");
-		return -EINVAL;
-	}
+	for (k = 0; k < c->chain_len; k++)
+		if (c->chain[k] == ops)
+			return !ops->applies(c, p, p->ext.src.offset,
+					     p->ext.src.length, why, sizeof(why));
+	return false;
+}
+
+/* ---- setup --------------------------------------------------------------- */
+
+static bool same_object(const struct stat *a, const struct stat *b)
+{
+	if (S_ISBLK(a->st_mode) && S_ISBLK(b->st_mode))
+		return a->st_rdev == b->st_rdev;
+	if (S_ISREG(a->st_mode) && S_ISREG(b->st_mode))
+		return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+	return false;
+}
+
+/* Two ends are one object: the same file or device, or the same URL. */
+static bool same_end(const struct svm_pair *a, bool a_dst, const struct stat *as,
+		     const struct svm_pair *b, bool b_dst, const struct stat *bs)
+{
+	const struct svm_ep *ea = a_dst ? a->dst : a->src;
+	const struct svm_ep *eb = b_dst ? b->dst : b->src;
+	bool la = ea->caps & SVM_EP_CAP_LOCAL, lb = eb->caps & SVM_EP_CAP_LOCAL;
+
+	if (la && lb)
+		return same_object(as, bs);
+	return !la && !lb && !strcmp(ea->name, eb->name);
+}
+
+static bool overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+	return a < b + blen && b < a + alen;
+}
+
+static int check_options(const struct svm_copy_opts *opts,
+			 const struct svm_extent_pair *pairs, size_t nr_pairs,
+			 char *err, size_t errlen)
+{
+	size_t i;
+
+	if (!opts || !pairs || !nr_pairs)
+		return seterr(err, errlen, "no extent pairs to copy"), -EINVAL;
 	if ((unsigned int)opts->mode >= SVM_MODE_COUNT ||
-	    (unsigned int)opts->format > SVM_FORMAT_THICK_EAGER) {
-		seterr(err, errlen, "unknown mode or format");
-		return -EINVAL;
-	}
-	if (opts->io_size > MAX_IO_SIZE || (opts->io_size && opts->io_size % 4096)) {
-		seterr(err, errlen, "io_size %u: must be a multiple of 4096 up to %u",
-		       opts->io_size, MAX_IO_SIZE);
-		return -EINVAL;
-	}
+	    (unsigned int)opts->format > SVM_FORMAT_THICK_EAGER)
+		return seterr(err, errlen, "unknown mode or format"), -EINVAL;
+	if (opts->io_size > MAX_IO_SIZE || (opts->io_size && opts->io_size % 4096))
+		return seterr(err, errlen,
+			      "io_size %u: must be a multiple of 4096 up to %u",
+			      opts->io_size, MAX_IO_SIZE), -EINVAL;
 	if (opts->region_bytes && (opts->region_bytes % 4096 ||
-				   opts->region_bytes > MAX_REGION_BYTES)) {
-		seterr(err, errlen,
-		       "region size %llu: must be a multiple of 4096 up to %llu",
-		       (unsigned long long)opts->region_bytes, MAX_REGION_BYTES);
-		return -EINVAL;
-	}
-	if (opts->regions_in_flight > MAX_REGIONS_IN_FLIGHT) {
-		seterr(err, errlen, "regions in flight %u: at most %u",
-		       opts->regions_in_flight, MAX_REGIONS_IN_FLIGHT);
-		return -EINVAL;
-	}
-	if (opts->queue_depth > MAX_QD) {
-		seterr(err, errlen, "queue depth %u: at most %u", opts->queue_depth,
-		       MAX_QD);
-		return -EINVAL;
-	}
+				   opts->region_bytes > MAX_REGION_BYTES))
+		return seterr(err, errlen,
+			      "region size %llu: must be a multiple of 4096 up to %llu",
+			      (unsigned long long)opts->region_bytes,
+			      MAX_REGION_BYTES), -EINVAL;
+	if (opts->regions_in_flight > MAX_REGIONS_IN_FLIGHT)
+		return seterr(err, errlen, "regions in flight %u: at most %u",
+			      opts->regions_in_flight, MAX_REGIONS_IN_FLIGHT),
+		       -EINVAL;
+	if (opts->queue_depth > MAX_QD)
+		return seterr(err, errlen, "queue depth %u: at most %u",
+			      opts->queue_depth, MAX_QD), -EINVAL;
 	if ((uint64_t)(opts->queue_depth ? opts->queue_depth : DEFAULT_QD) *
-	    (opts->io_size ? opts->io_size : DEFAULT_IO_SIZE) > MAX_IN_FLIGHT) {
-		seterr(err, errlen, "queue depth x io_size above %llu MiB of buffers",
-		       MAX_IN_FLIGHT >> 20);
-		return -EINVAL;
-	}
+	    (opts->io_size ? opts->io_size : DEFAULT_IO_SIZE) > MAX_IN_FLIGHT)
+		return seterr(err, errlen,
+			      "queue depth x io_size above %llu MiB of buffers",
+			      MAX_IN_FLIGHT >> 20), -EINVAL;
 	for (i = 0; i < nr_pairs; i++) {
 		const struct svm_extent_pair *pp = &pairs[i];
 
-		if (!pp->src.path || !pp->dst.path) {
-			seterr(err, errlen, "pair %zu: missing path", i);
-			return -EINVAL;
-		}
-		if (pp->src.length != pp->dst.length) {
-			seterr(err, errlen,
-			       "pair %zu: destination length %llu differs from source length %llu",
-			       i, (unsigned long long)pp->dst.length,
-			       (unsigned long long)pp->src.length);
-			return -EINVAL;
-		}
+		if (!pp->src.path || !pp->dst.path)
+			return seterr(err, errlen, "pair %zu: missing path", i),
+			       -EINVAL;
+		if (pp->src.length != pp->dst.length)
+			return seterr(err, errlen,
+				      "pair %zu: destination length %llu differs from source length %llu",
+				      i, (unsigned long long)pp->dst.length,
+				      (unsigned long long)pp->src.length), -EINVAL;
 		if (pp->src.offset + pp->src.length < pp->src.offset ||
-		    pp->dst.offset + pp->dst.length < pp->dst.offset) {
-			seterr(err, errlen, "pair %zu: extent wraps around", i);
-			return -EINVAL;
+		    pp->dst.offset + pp->dst.length < pp->dst.offset)
+			return seterr(err, errlen, "pair %zu: extent wraps around", i),
+			       -EINVAL;
+	}
+	return 0;
+}
+
+/* Open pair p's two endpoints; sst/dst: their stat (zero if remote). */
+static int open_pair(struct svm_copy *c, struct svm_pair *p, struct stat *sst,
+		     struct stat *dst, char *err, size_t errlen)
+{
+	struct svm_ep_params prm = { .timeout_ms = c->opts.timeout_ms };
+	char why[256];
+	int ret;
+
+	ret = svm_ep_open(p->ext.src.path, 0, &prm, &p->src, why, sizeof(why));
+	if (!ret)
+		ret = svm_ep_open(p->ext.dst.path, SVM_EP_WRITE | SVM_EP_CREATE,
+				  &prm, &p->dst, why, sizeof(why));
+	if (ret)
+		return seterr(err, errlen, "%s", why), ret;
+	p->sf = svm_ep_file(p->src);
+	p->df = svm_ep_file(p->dst);
+	if (p->sf)
+		*sst = p->sf->st;
+	if (p->df)
+		*dst = p->df->st;
+	if (p->ext.src.offset + p->ext.src.length > p->src->size)
+		return seterr(err, errlen,
+			      "source %s is shorter than asked: %llu bytes, extent ends at %llu",
+			      p->ext.src.path, (unsigned long long)p->src->size,
+			      (unsigned long long)(p->ext.src.offset +
+						   p->ext.src.length)), -EINVAL;
+	if (!(p->dst->caps & SVM_EP_CAP_GROWS) &&
+	    p->ext.dst.offset + p->ext.dst.length > p->dst->size)
+		return seterr(err, errlen,
+			      "destination %s is too small: %llu bytes, extent ends at %llu",
+			      p->ext.dst.path, (unsigned long long)p->dst->size,
+			      (unsigned long long)(p->ext.dst.offset +
+						   p->ext.dst.length)), -ENOSPC;
+	return 0;
+}
+
+/* No destination may overlap a source or another destination. */
+static int check_overlaps(struct svm_copy *c, const struct stat *sst,
+			  const struct stat *dst, char *err, size_t errlen)
+{
+	size_t i, j;
+
+	for (i = 0; i < c->nr_pairs; i++) {
+		const struct svm_pair *pi = &c->pairs[i];
+		const struct svm_extent *di = &pi->ext.dst;
+
+		for (j = 0; j < c->nr_pairs; j++) {
+			const struct svm_pair *pj = &c->pairs[j];
+			const struct svm_extent *sj = &pj->ext.src;
+			const struct svm_extent *dj = &pj->ext.dst;
+
+			if (same_end(pi, true, &dst[i], pj, false, &sst[j]) &&
+			    overlaps(di->offset, di->length, sj->offset, sj->length))
+				return seterr(err, errlen,
+					      "source and destination overlap: %s [%llu, +%llu) and %s [%llu, +%llu) are the same %s",
+					      sj->path, (unsigned long long)sj->offset,
+					      (unsigned long long)sj->length, di->path,
+					      (unsigned long long)di->offset,
+					      (unsigned long long)di->length,
+					      !pi->df ? "remote object" :
+					      S_ISBLK(dst[i].st_mode) ? "device" : "file"),
+				       -EINVAL;
+			if (j != i && same_end(pi, true, &dst[i], pj, true, &dst[j]) &&
+			    overlaps(di->offset, di->length, dj->offset, dj->length))
+				return seterr(err, errlen,
+					      "destination extents overlap in %s",
+					      di->path), -EINVAL;
 		}
 	}
+	return 0;
+}
 
-	c = calloc(1, sizeof(*c));
-	if (!c)
-		return -ENOMEM;
-	c->opts = *opts;
+int svm_engine_open(struct svm_copy *c, const struct svm_extent_pair *pairs,
+		    size_t nr_pairs, struct stat **sstp, struct stat **dstp,
+		    char *err, size_t errlen)
+{
+	const struct svm_copy_opts *opts = &c->opts;
+	struct stat *sst, *dst;
+	size_t i;
+	int ret;
+
+	*sstp = *dstp = NULL;
+	ret = check_options(opts, pairs, nr_pairs, err, errlen);
+	if (ret)
+		return ret;
 	c->cancel_fd = -1;
 	c->qd = opts->queue_depth ? opts->queue_depth : DEFAULT_QD;
 	c->io_size = opts->io_size ? opts->io_size : DEFAULT_IO_SIZE;
@@ -978,161 +801,48 @@ int svm_copy_new(struct svm_copy **out, const struct svm_copy_opts *opts,
 	if (pthread_mutex_init(&c->mu, NULL) == 0)
 		c->mu_inited = true;
 	c->pairs = calloc(nr_pairs, sizeof(*c->pairs));
-	sst = calloc(nr_pairs, sizeof(*sst));
-	dst = calloc(nr_pairs, sizeof(*dst));
+	*sstp = sst = calloc(nr_pairs, sizeof(*sst));
+	*dstp = dst = calloc(nr_pairs, sizeof(*dst));
 	if (!c->pairs || !sst || !dst ||
 	    posix_memalign(&c->zeros, 4096, c->io_size)) {
 		c->zeros = NULL;
-		ret = -ENOMEM;
-		seterr(err, errlen, "out of memory");
-		goto fail;
+		return seterr(err, errlen, "out of memory"), -ENOMEM;
 	}
 	memset(c->zeros, 0, c->io_size);
 	c->nr_pairs = nr_pairs;
-	for (i = 0; i < nr_pairs; i++) {
-		struct svm_pair *p = &c->pairs[i];
-
-		p->ext = pairs[i];
-		p->src_fd = p->src_dfd = p->dst_fd = p->dst_dfd = -1;
-		p->via_dst_devfd = p->src_map_fd = -1;
-	}
+	for (i = 0; i < nr_pairs; i++)
+		c->pairs[i].ext = pairs[i];
 	c->cancel_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (c->cancel_fd < 0) {
-		ret = -errno;
-		seterr(err, errlen, "eventfd: %s", strerror(errno));
-		goto fail;
-	}
+	if (c->cancel_fd < 0)
+		return seterr(err, errlen, "eventfd: %s", strerror(errno)), -errno;
 	svm_copy_build_chain(c);
-
 	for (i = 0; i < nr_pairs; i++) {
-		struct svm_pair *p = &c->pairs[i];
-		uint64_t ssize, dsize;
-
-		ret = svm_copy_open_end(&p->ext.src, false, false, &p->src_fd,
-					&p->src_dfd, &p->src_blk, &p->src_align,
-					&sst[i], &ssize, err, errlen);
+		ret = open_pair(c, &c->pairs[i], &sst[i], &dst[i], err, errlen);
 		if (ret)
-			goto fail;
-		ret = svm_copy_open_end(&p->ext.dst, true, true, &p->dst_fd,
-					&p->dst_dfd, &p->dst_blk, &p->dst_align,
-					&dst[i], &dsize, err, errlen);
-		if (ret)
-			goto fail;
-		p->src_dev = sst[i].st_dev;
-		p->dst_dev = dst[i].st_dev;
-		p->dst_fresh_from = p->dst_blk ? UINT64_MAX : dsize;
-		if (p->ext.src.offset + p->ext.src.length > ssize) {
-			ret = -EINVAL;
-			seterr(err, errlen,
-			       "source %s is shorter than asked: %llu bytes, extent ends at %llu",
-			       p->ext.src.path, (unsigned long long)ssize,
-			       (unsigned long long)(p->ext.src.offset + p->ext.src.length));
-			goto fail;
-		}
-		if (p->dst_blk && p->ext.dst.offset + p->ext.dst.length > dsize) {
-			ret = -ENOSPC;
-			seterr(err, errlen,
-			       "destination %s is too small: %llu bytes, extent ends at %llu",
-			       p->ext.dst.path, (unsigned long long)dsize,
-			       (unsigned long long)(p->ext.dst.offset + p->ext.dst.length));
-			goto fail;
-		}
-		c->total += p->ext.src.length;
+			return ret;
+		c->total += c->pairs[i].ext.src.length;
 	}
-	/* No destination may overlap a source or another destination. */
-	for (i = 0; i < nr_pairs; i++) {
-		const struct svm_extent *di = &c->pairs[i].ext.dst;
-
-		for (j = 0; j < nr_pairs; j++) {
-			const struct svm_extent *sj = &c->pairs[j].ext.src;
-			const struct svm_extent *dj = &c->pairs[j].ext.dst;
-
-			if (same_object(&dst[i], &sst[j]) &&
-			    overlaps(di->offset, di->length, sj->offset, sj->length)) {
-				ret = -EINVAL;
-				seterr(err, errlen,
-				       "source and destination overlap: %s [%llu, +%llu) and %s [%llu, +%llu) are the same %s",
-				       sj->path, (unsigned long long)sj->offset,
-				       (unsigned long long)sj->length, di->path,
-				       (unsigned long long)di->offset,
-				       (unsigned long long)di->length,
-				       S_ISBLK(dst[i].st_mode) ? "device" : "file");
-				goto fail;
-			}
-			if (j != i && same_object(&dst[i], &dst[j]) &&
-			    overlaps(di->offset, di->length, dj->offset, dj->length)) {
-				ret = -EINVAL;
-				seterr(err, errlen,
-				       "destination extents overlap in %s", di->path);
-				goto fail;
-			}
-		}
-	}
-	if (c->opts.dm_name) {
-		ret = svm_hot_prepare(c, sst, dst, err, errlen);
-		if (ret)
-			goto fail;
-	}
-	/* Modes without buffered fallback: refuse up front what they can't take. */
-	if (c->opts.mode == SVM_MODE_FAST || c->opts.mode == SVM_MODE_XCOPY) {
-		for (i = 0; i < nr_pairs; i++) {
-			struct svm_pair *p = &c->pairs[i];
-			char why[160] = "";
-			bool any = false;
-			for (k = 0; k < c->chain_len && !any; k++)
-				any = !c->chain[k]->applies(c, p, p->ext.src.offset,
-							    p->ext.src.length,
-							    why, sizeof(why));
-			if (!any) {
-				ret = -EINVAL;
-				seterr(err, errlen, "mode %s refused for %s -> %s: %s",
-				       svm_copy_mode_name(c->opts.mode),
-				       p->ext.src.path, p->ext.dst.path, why);
-				goto fail;
-			}
-		}
-	}
-	/* the hot workers have backends of their own */
-	for (k = 0; c->opts.dm_name && k < c->chain_len; k++)
-		c->chain[k]->fini(c);
-	free(sst);
-	free(dst);
-	*out = c;
-	return 0;
-fail:
-	free(sst);
-	free(dst);
-	svm_copy_free(c);
-	return ret;
+	return check_overlaps(c, sst, dst, err, errlen);
 }
 
-void svm_copy_free(struct svm_copy *c)
+void svm_engine_close(struct svm_copy *c)
 {
 	size_t i;
 	unsigned int k;
 
-	if (!c)
-		return;
 	for (k = 0; k < c->chain_len; k++)
 		c->chain[k]->fini(c);
-	svm_hot_free(c);
-	for (i = 0; !c->borrowed && c->pairs && i < c->nr_pairs; i++) {
+	for (i = 0; c->pairs && i < c->nr_pairs; i++) {
 		struct svm_pair *p = &c->pairs[i];
 
-		if (p->src_fd >= 0)
-			close(p->src_fd);
-		if (p->src_dfd >= 0)
-			close(p->src_dfd);
-		if (p->dst_fd >= 0)
-			close(p->dst_fd);
-		if (p->dst_dfd >= 0)
-			close(p->dst_dfd);
-		if (p->via_dst_devfd >= 0)
-			close(p->via_dst_devfd);
-		if (p->src_map_fd >= 0)
-			close(p->src_map_fd);
-		free(p->via_src);
-		free(p->via_dst);
+		for (k = 0; k < SVM_COPY_NR_BACKENDS; k++)
+			free(p->bk[k]);
+		if (c->borrowed)
+			continue;
+		svm_ep_close(p->src);
+		svm_ep_close(p->dst);
+		svm_ep_close(p->via_src_dev);
+		svm_ep_close(p->via_dst_dev);
 	}
 	if (c->cancel_fd >= 0 && !c->borrowed)
 		close(c->cancel_fd);
@@ -1140,7 +850,70 @@ void svm_copy_free(struct svm_copy *c)
 		pthread_mutex_destroy(&c->mu);
 	free(c->pairs);
 	free(c->zeros);
-	free(c);
+	c->pairs = NULL;
+	c->zeros = NULL;
+}
+
+int svm_engine_flush(struct svm_copy *c)
+{
+	size_t i;
+	int ret;
+
+	for (i = 0; i < c->nr_pairs; i++) {
+		struct svm_pair *p = &c->pairs[i];
+
+		ret = p->dst->ops->flush(p->dst);
+		if (ret)
+			return svm_copy_fail(c, ret, p->ext.src.offset - p->src_shift,
+					     "%s %s: %s", p->df ? "flushing" : "committing",
+					     p->ext.dst.path, p->dst->msg);
+	}
+	return 0;
+}
+
+/* "xcopy,fast": the backends that accounted bytes, in chain order. */
+static void backend_names(const struct svm_copy *c, char *buf, size_t len)
+{
+	size_t n = 0;
+	unsigned int k;
+
+	buf[0] = 0;
+	for (k = 0; k < c->chain_len; k++) {
+		const struct svm_copy_ops *ops = c->chain[k];
+
+		if (!(c->backends_used & (1u << ops->id)) || n >= len)
+			continue;
+		n += snprintf(buf + n, len - n, "%s%s", n ? "," : "", ops->name);
+	}
+}
+
+void svm_engine_finish(struct svm_copy *c, int ret)
+{
+	struct svm_copy_result *res = c->res;
+	int m, best;
+
+	if (ret == -ECANCELED) {
+		char tmp[sizeof(res->message)];
+
+		snprintf(tmp, sizeof(tmp),
+			 "svm-copy: cancelled after %llu of %llu bytes (source offset %llu)",
+			 (unsigned long long)(res->bytes_copied + res->bytes_skipped),
+			 (unsigned long long)c->total,
+			 (unsigned long long)res->error_offset);
+		memcpy(res->message, tmp, sizeof(tmp));
+	}
+	res->elapsed = svm_copy_now() - c->t0;
+	/* nothing copied (all holes and zeros): the backend that skipped */
+	best = c->skip_mode && !res->bytes_copied ? c->skip_mode - 1 :
+						    (int)c->chain[0]->mode;
+	for (m = 1; m < SVM_MODE_COUNT; m++)
+		if (res->bytes_by_mode[m] > res->bytes_by_mode[best])
+			best = m;
+	res->mode_used = best;
+	backend_names(c, res->backends, sizeof(res->backends));
+	if (ret && !res->error)
+		res->error = ret;
+	svm_copy_report_progress(c, true);
 }
 
 /* ---- the copy loop ----------------------------------------------------- */
@@ -1160,39 +933,60 @@ static void note_fallback(struct svm_copy *c, unsigned int k, const char *why)
 		pthread_mutex_unlock(&c->parent->mu);
 }
 
+/* Backend ops accounted bytes: it is named in res->backends. */
+static void note_backend(struct svm_copy *c, const struct svm_copy_ops *ops)
+{
+	struct svm_copy *top = c->parent ? c->parent : c;
+
+	if (c->parent)
+		pthread_mutex_lock(&c->parent->mu);
+	top->backends_used |= 1u << ops->id;
+	if (c->parent)
+		pthread_mutex_unlock(&c->parent->mu);
+}
+
 /* Copy one data range through the chain, falling back on refusal. */
 static int copy_range(struct svm_copy *c, struct svm_pair *p, uint64_t off,
 		      uint64_t len, bool sparse)
 {
 	struct svm_range r = { .p = p, .src_off = off, .len = len,
 			       .sparse = sparse };
-	char why[160];
+	char why[160] = "", w[160];
 	unsigned int k;
-	int ret = -EINVAL;
+	int ret = -EINVAL, partway = 0;
 
 	for (k = 0; k < c->chain_len; k++) {
 		const struct svm_copy_ops *ops = c->chain[k];
 
-		why[0] = 0;
-		ret = ops->applies(c, p, off, len, why, sizeof(why));
+		/* the last reason given is the one reported */
+		w[0] = 0;
+		ret = ops->applies(c, p, off, len, w, sizeof(w));
+		if (w[0])
+			memcpy(why, w, sizeof(why));
 		if (ret) {
-			note_fallback(c, k, why[0] ? why : strerror(-ret));
+			note_fallback(c, k, w[0] ? w : strerror(-ret));
 			continue;
 		}
 		r.mode = ops->mode;
 		ret = ops->copy(c, &r);
+		if (!ret && (r.copied || r.skipped))
+			note_backend(c, ops);
 		if (ret == -ECANCELED && !c->res->error)
 			svm_copy_fail(c, ret, r.fail_off, "cancelled");
 		if (!ret || !svm_copy_is_refusal(ret) || k + 1 == c->chain_len)
 			break;
 		/* refused part way: forget it, the next backend redoes the range */
-		note_fallback(c, k, ops == &svm_copy_ops_xcopy && p->xcopy_why[0] ?
-				    p->xcopy_why : strerror(-ret));
+		partway = ret;
+		note_fallback(c, k, r.why[0] ? r.why : strerror(-ret));
+		r.why[0] = 0;
 		unaccount(c, &r, ops->mode);
 		c->res->error = 0;
 		c->res->error_offset = 0;
 		c->res->message[0] = 0;
 	}
+	/* no backend after one that refused part way took it: that refusal */
+	if (ret && svm_copy_is_refusal(ret) && partway)
+		ret = partway;
 	if (ret && !c->res->error)
 		svm_copy_fail(c, ret, r.fail_off > off ? r.fail_off : off,
 			      "mode %s cannot copy %s at %llu: %s",
@@ -1213,166 +1007,6 @@ static int copy_hole(struct svm_copy *c, struct svm_pair *p, uint64_t off,
 	if (svm_copy_is_cancelled(c))
 		return svm_copy_fail(c, -ECANCELED, off, "cancelled");
 	return svm_copy_zero(c, &r, off, len);
-}
-
-void svm_loop_end_close(struct svm_loop_end *le)
-{
-	if (le->fd >= 0)
-		close(le->fd);
-	if (le->dfd >= 0)
-		close(le->dfd);
-	free(le->path);
-	le->fd = le->dfd = -1;
-	le->path = NULL;
-}
-
-int svm_loop_end_open(int devfd, const struct stat *dev, bool dst,
-		      struct svm_loop_end *le)
-{
-	struct loop_info64 info;
-	char sys[64], path[PATH_MAX + 1], err[256];
-	struct svm_extent e = { 0 };
-	ssize_t n;
-	int fd, ret;
-
-	le->fd = le->dfd = -1;
-	le->path = NULL;
-	/* cleared: valgrind does not know what LOOP_GET_STATUS64 fills */
-	memset(&info, 0, sizeof(info));
-	if (ioctl(devfd, LOOP_GET_STATUS64, &info))
-		return -errno;
-	if (dst && (info.lo_flags & LO_FLAGS_READ_ONLY))
-		return -EROFS;
-	snprintf(sys, sizeof(sys), "/sys/dev/block/%u:%u/loop/backing_file",
-		 major(dev->st_rdev), minor(dev->st_rdev));
-	fd = open(sys, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, path, sizeof(path) - 1);
-	close(fd);
-	if (n > 0 && path[n - 1] == '\n')
-		n--;
-	if (n <= 0 || path[0] != '/')
-		return -ENOENT;
-	path[n] = '\0';
-	le->path = strdup(path);
-	if (!le->path)
-		return -ENOMEM;
-	e.path = le->path;
-	ret = svm_copy_open_end(&e, dst, false, &le->fd, &le->dfd, &le->blk,
-				&le->align, &le->st, &le->size, err, sizeof(err));
-	if (!ret && (le->blk ||
-		     major(le->st.st_dev) != major(info.lo_device) ||
-		     minor(le->st.st_dev) != minor(info.lo_device) ||
-		     le->st.st_ino != info.lo_inode))
-		ret = -ESTALE;
-	if (ret) {
-		svm_loop_end_close(le);
-		return ret;
-	}
-	le->offset = info.lo_offset;
-	return 0;
-}
-
-/*
- * A cold copy from a loop device over a file: the source's allocation is the
- * file's, so its holes are found with SEEK_DATA/SEEK_HOLE on the file (at
- * the loop device's offset into it) instead of being read as zeros, and
- * format same follows it exactly. What was written through the device
- * node's page cache goes to the file first (the map is asked of the file;
- * the data is still read through the device). Not a loop device, or not
- * the file the loop device holds: the source stays all data.
- * SVM_COPY_VIA_DEVICES=1 turns it off (tests, benchmarks).
- */
-static void map_src_loop(struct svm_pair *p)
-{
-	struct svm_loop_end le = { .fd = -1, .dfd = -1 };
-	struct stat st;
-
-	if (!p->src_blk || p->src_map_fd >= 0 || getenv("SVM_COPY_VIA_DEVICES") ||
-	    fstat(p->src_fd, &st) ||
-	    sync_file_range(p->src_fd, 0, 0, SYNC_FILE_RANGE_WAIT_BEFORE |
-			    SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER) ||
-	    svm_loop_end_open(p->src_fd, &st, false, &le))
-		return;
-	p->src_map_fd = le.fd;
-	p->src_map_shift = le.offset;
-	le.fd = -1;
-	svm_loop_end_close(&le);
-}
-
-/*
- * A block device destination in a format that unmaps zero runs (thin,
- * same): unmap its whole extent once, before anything is written (as
- * qemu-img convert zeroes its target first), so that zero runs and holes
- * are then skipped instead of unmapped one by one (on a loop device each
- * unmap is a fallocate in the backing filesystem: 512 of them in a 2 GiB
- * copy that is half holes). PUNCH_HOLE only, which the kernel does only
- * where the device guarantees zeros afterwards; refused, zero runs are
- * handled one at a time as before. Not where XCOPY takes the pair (the
- * array copies every block anyway). Cold copies only: in a hot copy the
- * guest's mirrored writes reach the destination.
- */
-static void unmap_dst_upfront(struct svm_copy *c, struct svm_pair *p)
-{
-	char why[160];
-	unsigned int k;
-
-	if (!p->dst_blk || !p->ext.dst.length ||
-	    (c->opts.format != SVM_FORMAT_THIN &&
-	     c->opts.format != SVM_FORMAT_SAME))
-		return;
-	for (k = 0; k < c->chain_len; k++)
-		if (c->chain[k] == &svm_copy_ops_xcopy &&
-		    !c->chain[k]->applies(c, p, p->ext.src.offset,
-					  p->ext.src.length, why, sizeof(why)))
-			return;
-	if (!fallocate(p->dst_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-		       p->ext.dst.offset, p->ext.dst.length))
-		p->dst_fresh_from = p->ext.dst.offset;
-}
-
-static int copy_pair(struct svm_copy *c, struct svm_pair *p)
-{
-	uint64_t pos = p->ext.src.offset, end = pos + p->ext.src.length;
-	uint64_t dend = p->ext.dst.offset + p->ext.dst.length;
-	int ret;
-
-	if (!p->dst_blk && c->opts.format == SVM_FORMAT_THICK_LAZY &&
-	    p->ext.dst.length) {
-		if (fallocate(p->dst_fd, 0, p->ext.dst.offset, p->ext.dst.length) &&
-		    errno != EOPNOTSUPP) {
-			ret = -errno;
-			return svm_copy_fail(c, ret, pos,
-					     "allocating %s [%llu, +%llu): %s%s",
-					     p->ext.dst.path,
-					     (unsigned long long)p->ext.dst.offset,
-					     (unsigned long long)p->ext.dst.length,
-					     strerror(-ret),
-					     ret == -ENOSPC ? " (destination out of space)" : "");
-		}
-	}
-	/*
-	 * A file destination ends at least at its extent's end, and gets
-	 * that size before the copy: O_DIRECT writes that extend a file are
-	 * waited for one at a time by some filesystems (ext4 takes the inode
-	 * lock exclusively and forces them synchronous), which would make
-	 * the queue depth 1.
-	 */
-	if (!p->dst_blk) {
-		struct stat st;
-
-		if (fstat(p->dst_fd, &st) == 0 && (uint64_t)st.st_size < dend &&
-		    ftruncate(p->dst_fd, dend)) {
-			ret = -errno;
-			return svm_copy_fail(c, ret, pos, "extending %s to %llu: %s",
-					     p->ext.dst.path, (unsigned long long)dend,
-					     strerror(-ret));
-		}
-	}
-	unmap_dst_upfront(c, p);
-	map_src_loop(p);
-	return svm_copy_span(c, p, pos, end);
 }
 
 int svm_copy_span(struct svm_copy *c, struct svm_pair *p, uint64_t pos,
@@ -1422,53 +1056,3 @@ int svm_copy_span(struct svm_copy *c, struct svm_pair *p, uint64_t pos,
 	return 0;
 }
 
-int svm_copy_run(struct svm_copy *c, struct svm_copy_result *res)
-{
-	size_t i;
-	int ret = 0, m, best;
-
-	memset(res, 0, sizeof(*res));
-	res->pairs_via_files = c->via_files;
-	c->res = res;
-	c->t0 = svm_copy_now();
-	c->last_progress = 0;
-	c->rate_bytes = 0;
-	if (c->hot)
-		ret = svm_hot_run(c);
-	for (i = 0; !c->hot && i < c->nr_pairs && !ret; i++)
-		ret = copy_pair(c, &c->pairs[i]);
-	for (i = 0; i < c->nr_pairs && !ret; i++) {
-		struct svm_pair *p = &c->pairs[i];
-
-		if (fsync(p->dst_fd)) {
-			ret = -errno;
-			svm_copy_fail(c, ret, p->ext.src.offset - p->src_shift,
-				      "flushing %s: %s%s", p->ext.dst.path,
-				      strerror(-ret),
-				      ret == -ENOSPC ? " (destination out of space)" : "");
-		}
-	}
-	if (ret == -ECANCELED) {
-		char tmp[sizeof(res->message)];
-
-		snprintf(tmp, sizeof(tmp),
-			 "svm-copy: cancelled after %llu of %llu bytes (source offset %llu)",
-			 (unsigned long long)(res->bytes_copied + res->bytes_skipped),
-			 (unsigned long long)c->total,
-			 (unsigned long long)res->error_offset);
-		memcpy(res->message, tmp, sizeof(tmp));
-	}
-	res->elapsed = svm_copy_now() - c->t0;
-	/* nothing copied (all holes and zeros): the backend that skipped */
-	best = c->skip_mode && !res->bytes_copied ? c->skip_mode - 1 :
-						    (int)c->chain[0]->mode;
-	for (m = 1; m < SVM_MODE_COUNT; m++)
-		if (res->bytes_by_mode[m] > res->bytes_by_mode[best])
-			best = m;
-	res->mode_used = best;
-	if (ret && !res->error)
-		res->error = ret;
-	svm_copy_report_progress(c, true);
-	c->res = NULL;
-	return ret;
-}

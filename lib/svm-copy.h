@@ -2,10 +2,14 @@
 /*
  * svm-copy.h - libsvmotion: the data mover.
  *
- * Copies source extents to destination extents (files or block devices;
- * several extent pairs per copy), cold (no target) or hot (coordinated with
- * a dm-svmotion device through lock/commit, see svm-dm.h), in one of three
- * modes:
+ * Copies source extents to destination extents (several extent pairs per
+ * copy), cold (no target) or hot (coordinated with a dm-svmotion device
+ * through lock/commit, see svm-dm.h). Each end is an endpoint (svm-ep.h):
+ * a regular file or block device given by its path, a file on an NFS
+ * server (nfs://SERVER[:PORT]/EXPORT/PATH[?version=3|4], through libnfs)
+ * or a LUN of an iSCSI target (iscsi://PORTAL[:PORT]/IQN/LUN, through
+ * libiscsi); hot copies take block devices only. Between two local ends
+ * the copy takes one of three modes:
  *
  *   SVM_MODE_XCOPY     the array copies: SCSI EXTENDED COPY (LID1) over SG_IO
  *   SVM_MODE_FAST      O_DIRECT through io_uring (libaio fallback), or,
@@ -22,13 +26,19 @@
  *   SVM_MODE_AUTO      the first that applies, falling back range by range
  *
  * and writes the destination in one of four formats (thin/thick conversion on
- * the fly). One ops table per backend sits behind one copy loop
+ * the fly). A pair with a remote end is copied by the stream backend
+ * (svm-copy-stream.c: the endpoints' asynchronous reads and writes, many in
+ * flight, serviced from one poll loop), in every mode; res.backends names
+ * the backends that ran. libnfs 4.0 has no SEEK_HOLE: a source on NFS is
+ * all data, and thin and same find its zeros by reading them (as for a
+ * block device); nor ALLOCATE: thick-lazy onto NFS writes the zeros, as
+ * thick-eager. One ops table per backend sits behind one copy loop
  * (svm-copy-int.h): xcopy (svm-xcopy.h: both ends SCSI disks of one array
  * with one block size, formats same and thick-eager; a target's refusal
  * falls back), copy_file_range, O_DIRECT through io_uring (libaio fallback), and
- * buffered. Mode chains: auto = xcopy, copy_file_range, io_uring, buffered;
- * xcopy = xcopy, copy_file_range, io_uring; fast = copy_file_range, io_uring;
- * buffered = buffered. A backend that refuses a range (not aligned, no
+ * buffered, and stream last in every chain. Mode chains: auto = xcopy,
+ * copy_file_range, io_uring, buffered; xcopy = xcopy, copy_file_range,
+ * io_uring; fast = copy_file_range, io_uring; buffered = buffered. A backend that refuses a range (not aligned, no
  * O_DIRECT, EINVAL/EOPNOTSUPP/EXDEV/ENOSYS from the kernel) hands it, from its
  * start, to the next backend of the chain (ranges of at most region_bytes,
  * by default 4 x queue_depth x io_size, 512 MiB at the defaults).
@@ -188,6 +198,11 @@ struct svm_copy_opts {
 	 * whose segments the pairs are; NULL for a cold copy.
 	 */
 	const char *dm_name;
+	/*
+	 * Remote endpoints (nfs://, iscsi://): bound on connecting and on
+	 * each request, in ms; 0: SVM_EP_DEFAULT_TIMEOUT_MS (30 s).
+	 */
+	int timeout_ms;
 };
 
 struct svm_copy_result {
@@ -213,6 +228,12 @@ struct svm_copy_result {
 	uint64_t regions_recopied;	/* copies redone: lock revoked under them */
 	/* pairs copied between the files behind their loop devices */
 	unsigned int pairs_via_files;
+	/*
+	 * the backends that copied or skipped bytes, in chain order:
+	 * "xcopy", "copy_file_range", "fast", "buffered", "stream" (any two
+	 * endpoints through their ops: a remote end), comma-separated
+	 */
+	char backends[96];
 };
 
 struct svm_copy;

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * svm-xcopy.c - libsvmotion: SCSI EXTENDED COPY (LID1) over SG_IO.
- * See svm-xcopy.h. References: SPC-3 6.3 (EXTENDED COPY), 6.18.4 (RECEIVE
- * COPY RESULTS, OPERATING PARAMETERS), 7.6.3 (VPD page 0x83), SBC-3 5.16
- * (READ CAPACITY(16)).
+ * svm-xcopy.c - libsvmotion: SCSI EXTENDED COPY (LID1) over a SCSI
+ * transport, and the SG_IO transport. See svm-xcopy.h. References: SPC-3
+ * 6.3 (EXTENDED COPY), 6.18.4 (RECEIVE COPY RESULTS, OPERATING PARAMETERS),
+ * 7.6.3 (VPD page 0x83), SBC-3 5.16 (READ CAPACITY(16)).
  */
 #include <errno.h>
 #include <limits.h>
@@ -16,6 +16,8 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <iscsi/iscsi.h>
+#include <iscsi/scsi-lowlevel.h>
 #include <scsi/sg.h>
 
 #include "svm-xcopy.h"
@@ -50,17 +52,6 @@ static void put_be64(uint8_t *p, uint64_t v)
 static uint16_t get_be16(const uint8_t *p)
 {
 	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t get_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | p[3];
-}
-
-static uint64_t get_be64(const uint8_t *p)
-{
-	return (uint64_t)get_be32(p) << 32 | get_be32(p + 4);
 }
 
 /* --- Pure functions ------------------------------------------------------ */
@@ -100,51 +91,87 @@ int svm_xcopy_parse_vpd83(const uint8_t *buf, size_t len,
 	return found ? 0 : -ENOTTY;
 }
 
+/*
+ * buf[0..len) as the data-in of task (a copy the task owns), decoded by
+ * libiscsi's scsi_datain_unmarshall(), whose readers of fixed fields stop
+ * at the data's end. NULL when it cannot be decoded (or task is NULL).
+ */
+static void *lib_decode(struct scsi_task *task, const uint8_t *buf, size_t len)
+{
+	if (!task || !len || len > INT_MAX)
+		return NULL;
+	task->datain.data = malloc(len);
+	if (!task->datain.data)
+		return NULL;
+	memcpy(task->datain.data, buf, len);
+	task->datain.size = (int)len;
+	return scsi_datain_unmarshall(task);
+}
+
 int svm_xcopy_parse_readcap16(const uint8_t *buf, size_t len,
 			      struct svm_xcopy_id *id)
 {
-	uint64_t last;
+	struct scsi_readcapacity16 *rc;
+	struct scsi_task *task;
+	int ret = -EINVAL;
 
 	if (len < 12)
 		return -EINVAL;
-	last = get_be64(buf);
-	id->block_size = get_be32(buf + 8);
-	if (id->block_size == 0 || last == UINT64_MAX)
-		return -EINVAL;
-	id->nr_blocks = last + 1;
-	return 0;
+	task = scsi_cdb_readcapacity16();
+	if (!task)
+		return -ENOMEM;
+	rc = lib_decode(task, buf, len);
+	if (rc && rc->block_length && rc->returned_lba != UINT64_MAX) {
+		id->block_size = rc->block_length;
+		id->nr_blocks = rc->returned_lba + 1;
+		ret = 0;
+	}
+	scsi_free_scsi_task(task);
+	return ret;
 }
 
 int svm_xcopy_parse_limits(const uint8_t *buf, size_t len,
 			   struct svm_xcopy_limits *lim)
 {
+	struct scsi_copy_results_op_params *op;
+	struct scsi_task *task;
 	size_t n;
 
 	memset(lim, 0, sizeof(*lim));
-	if (len < 44)
+	if (len < 44 || len > INT_MAX)
 		return -EINVAL;
-	if ((size_t)get_be32(buf) + 4 < 44)
+	task = scsi_cdb_receive_copy_results(SCSI_COPY_RESULTS_OP_PARAMS, 0,
+					     (int)len);
+	if (!task)
+		return -ENOMEM;
+	/* NULL also when the available data is shorter than the page */
+	op = lib_decode(task, buf, len);
+	if (!op) {
+		scsi_free_scsi_task(task);
 		return -EINVAL;
-	lim->snlid = buf[4] & 1;
-	lim->max_target_desc = get_be16(buf + 8);
-	lim->max_segment_desc = get_be16(buf + 10);
-	lim->max_desc_list_len = get_be32(buf + 12);
-	lim->max_segment_len = get_be32(buf + 16);
-	lim->max_inline_data = get_be32(buf + 20);
-	lim->held_data_limit = get_be32(buf + 24);
-	lim->max_stream_transfer = get_be32(buf + 28);
-	lim->total_concurrent_copies = get_be16(buf + 34);
-	lim->max_concurrent_copies = buf[36];
-	lim->data_seg_granularity = buf[37];
-	lim->inline_data_granularity = buf[38];
-	lim->held_data_granularity = buf[39];
-	n = buf[43];
+	}
+	lim->snlid = buf[4] & 1;	/* libiscsi does not decode it */
+	lim->max_target_desc = op->max_target_desc_count;
+	lim->max_segment_desc = op->max_segment_desc_count;
+	lim->max_desc_list_len = op->max_desc_list_length;
+	lim->max_segment_len = op->max_segment_length;
+	lim->max_inline_data = op->max_inline_data_length;
+	lim->held_data_limit = op->held_data_limit;
+	lim->max_stream_transfer = op->max_stream_device_transfer_size;
+	lim->total_concurrent_copies = op->total_concurrent_copies;
+	lim->max_concurrent_copies = op->max_concurrent_copies;
+	lim->data_seg_granularity = op->data_segment_granularity;
+	lim->inline_data_granularity = op->inline_data_granularity;
+	lim->held_data_granularity = op->held_data_granularity;
+	/* the codes the response holds, not all it announces */
+	n = op->impl_desc_list_length;
 	if (n > len - 44)
 		n = len - 44;
 	if (n > sizeof(lim->impl_desc))
 		n = sizeof(lim->impl_desc);
-	memcpy(lim->impl_desc, buf + 44, n);
+	memcpy(lim->impl_desc, op->imp_desc_type_codes, n);
 	lim->nr_impl_desc = (uint8_t)n;
+	scsi_free_scsi_task(task);
 	return 0;
 }
 
@@ -292,7 +319,15 @@ void svm_xcopy_cdb_rcr_opparams(uint8_t cdb[16], uint32_t alloc_len)
 int svm_xcopy_sense_decode(const uint8_t *sb, size_t len,
 			   struct svm_xcopy_sense *s)
 {
+	/*
+	 * scsi_parse_sense_data() reads by format, not by length: it gets
+	 * the bytes the sense says it has (8 + ADDITIONAL SENSE LENGTH, at
+	 * most len) followed by zeros, room for its reads past the end.
+	 */
+	uint8_t b[8 + 255 + 9] = { 0 };
+	struct scsi_sense ls;
 	uint8_t rc;
+	size_t n;
 
 	memset(s, 0, sizeof(*s));
 	if (len < 1)
@@ -301,22 +336,22 @@ int svm_xcopy_sense_decode(const uint8_t *sb, size_t len,
 	if (rc == 0x72 || rc == 0x73) {
 		if (len < 4)
 			return -EINVAL;
-		s->key = sb[1] & 0x0f;
-		s->asc = sb[2];
-		s->ascq = sb[3];
-		return 0;
-	}
-	if (rc == 0x70 || rc == 0x71) {
+	} else if (rc == 0x70 || rc == 0x71) {
 		if (len < 3)
 			return -EINVAL;
-		s->key = sb[2] & 0x0f;
-		if (len >= 14 && sb[7] >= 6) {
-			s->asc = sb[12];
-			s->ascq = sb[13];
-		}
-		return 0;
+	} else {
+		return -EINVAL;
 	}
-	return -EINVAL;
+	n = len >= 8 ? 8 + (size_t)sb[7] : len;
+	if (n > len)
+		n = len;
+	memcpy(b, sb, n);
+	memset(&ls, 0, sizeof(ls));
+	scsi_parse_sense_data(&ls, b);
+	s->key = ls.key & 0x0f;
+	s->asc = (uint8_t)(ls.ascq >> 8);
+	s->ascq = (uint8_t)ls.ascq;
+	return 0;
 }
 
 int svm_xcopy_sense_errno(const struct svm_xcopy_sense *s)
@@ -385,9 +420,11 @@ static const struct {
 	{ 0x26, 0x0c, "invalid operation for copy source or destination" },
 	{ 0x26, 0x0d, "copy segment granularity violation" },
 	{ 0x27, 0x00, "write protected" },
+	{ 0x27, 0x07, "space allocation failed write protect" },
 	{ 0x29, 0x00, "power on, reset, or bus device reset occurred" },
 	{ 0x2a, 0x01, "mode parameters changed" },
 	{ 0x2c, 0x00, "command sequence error" },
+	{ 0x38, 0x07, "thin provisioning soft threshold reached" },
 	{ 0x3f, 0x0e, "reported luns data has changed" },
 	{ 0x55, 0x03, "insufficient resources" },
 };
@@ -405,6 +442,35 @@ void svm_xcopy_sense_str(const struct svm_xcopy_sense *s, char *buf,
 	snprintf(buf, len, "%s: %s (asc 0x%02x ascq 0x%02x)",
 		 svm_xcopy_sense_key_name(s->key),
 		 text ? text : "unknown additional sense", s->asc, s->ascq);
+}
+
+/* --- Transport helpers --------------------------------------------------- */
+
+int svm_scsi_sense_result(const struct svm_xcopy_sense *s, char *why,
+			  size_t whylen)
+{
+	int ret = svm_xcopy_sense_errno(s);
+
+	svm_xcopy_sense_str(s, why, whylen);
+	return ret ? ret : -EIO;
+}
+
+int svm_scsi_status_result(int status, char *why, size_t whylen)
+{
+	switch (status) {
+	case 0x08:	/* BUSY */
+	case 0x28:	/* TASK SET FULL */
+		snprintf(why, whylen, "device busy (SCSI status 0x%02x)",
+			 status);
+		return -EAGAIN;
+	case 0x18:
+		snprintf(why, whylen, "reservation conflict");
+		return -EBUSY;
+	default:
+		snprintf(why, whylen, "SCSI status 0x%02x without sense data",
+			 status);
+		return -EIO;
+	}
 }
 
 /* --- SG_IO --------------------------------------------------------------- */
@@ -428,33 +494,42 @@ static void fd_name(int fd, char *buf, size_t len)
 	buf[n] = '\0';
 }
 
-/*
- * Send one CDB. 0 on GOOD status; otherwise a negative errno and a reason
- * in why ("SG_IO: ...", the decoded sense, ...).
- */
-static int sg_cmd_once(int fd, const uint8_t *cdb, int cdb_len, int dir,
-		       void *data, uint32_t data_len, unsigned int timeout_ms,
-		       uint32_t *resid, char *why, size_t whylen, int *ua)
+static int sg_dxfer(enum svm_scsi_dir dir, uint32_t len)
 {
+	if (!len || dir == SVM_SCSI_NONE)
+		return SG_DXFER_NONE;
+	return dir == SVM_SCSI_TO_DEV ? SG_DXFER_TO_DEV : SG_DXFER_FROM_DEV;
+}
+
+/* struct svm_scsi_dev.cmd over SG_IO. */
+static int sg_cmd(struct svm_scsi_dev *d, const uint8_t *cdb,
+		  unsigned int cdb_len, enum svm_scsi_dir dir, void *data,
+		  uint32_t data_len, unsigned int timeout_ms, uint32_t *resid,
+		  struct svm_xcopy_sense *s, char *why, size_t whylen)
+{
+	struct svm_scsi_sg *sg = (struct svm_scsi_sg *)d;
 	uint8_t sense[SENSE_LEN];
 	struct sg_io_hdr io;
-	struct svm_xcopy_sense s;
-	char sstr[160];
 	int ret;
 
+	memset(s, 0, sizeof(*s));
+	if (sg->refuse) {
+		snprintf(why, whylen, "%s", sg->refuse);
+		return -ENOTTY;
+	}
 	memset(&io, 0, sizeof(io));
 	memset(sense, 0, sizeof(sense));
 	io.interface_id = 'S';
 	io.cmd_len = (unsigned char)cdb_len;
 	io.cmdp = (unsigned char *)cdb;
-	io.dxfer_direction = data_len ? dir : SG_DXFER_NONE;
+	io.dxfer_direction = sg_dxfer(dir, data_len);
 	io.dxferp = data;
 	io.dxfer_len = data_len;
 	io.mx_sb_len = sizeof(sense);
 	io.sbp = sense;
 	io.timeout = timeout_ms;
 
-	if (ioctl(fd, SG_IO, &io) < 0) {
+	if (ioctl(sg->fd, SG_IO, &io) < 0) {
 		ret = -errno;
 		if (ret == -ENOTTY || ret == -EINVAL ||
 		    ret == -EOPNOTSUPP) {
@@ -476,85 +551,91 @@ static int sg_cmd_once(int fd, const uint8_t *cdb, int cdb_len, int dir,
 	if (io.status == 0 && !(io.info & SG_INFO_CHECK))
 		return 0;
 	if (io.sb_len_wr > 0 &&
-	    svm_xcopy_sense_decode(sense, io.sb_len_wr, &s) == 0) {
-		ret = svm_xcopy_sense_errno(&s);
-		*ua = s.key == 0x6;
-		if (ret == 0 && io.status == 0)
+	    svm_xcopy_sense_decode(sense, io.sb_len_wr, s) == 0) {
+		if (io.status == 0 && svm_xcopy_sense_errno(s) == 0)
 			return 0;	/* recovered */
-		svm_xcopy_sense_str(&s, sstr, sizeof(sstr));
-		snprintf(why, whylen, "%s", sstr);
-		return ret ? ret : -EIO;
+		return svm_scsi_sense_result(s, why, whylen);
 	}
-	switch (io.status) {
-	case 0x08:	/* BUSY */
-	case 0x28:	/* TASK SET FULL */
-		snprintf(why, whylen, "device busy (SCSI status 0x%02x)",
-			 io.status);
-		return -EAGAIN;
-	case 0x18:
-		snprintf(why, whylen, "reservation conflict");
-		return -EBUSY;
-	case 0:
+	memset(s, 0, sizeof(*s));
+	if (io.status == 0) {
 		snprintf(why, whylen, "failed (driver status 0x%x)",
 			 io.driver_status);
 		return -EIO;
-	default:
-		snprintf(why, whylen, "SCSI status 0x%02x without sense data",
-			 io.status);
-		return -EIO;
+	}
+	return svm_scsi_status_result(io.status, why, whylen);
+}
+
+void svm_scsi_sg_init(struct svm_scsi_sg *sg, int fd)
+{
+	struct stat stb;
+
+	sg->dev.cmd = sg_cmd;
+	sg->dev.name = sg->path;
+	sg->fd = fd;
+	sg->refuse = NULL;
+	fd_name(fd, sg->path, sizeof(sg->path));
+	/*
+	 * A partition passes SG_IO to its disk, whose LBAs are not the
+	 * partition's.
+	 */
+	if (fd >= 0 && fstat(fd, &stb) == 0 && S_ISBLK(stb.st_mode)) {
+		char sys[96];
+
+		snprintf(sys, sizeof(sys), "/sys/dev/block/%u:%u/partition",
+			 major(stb.st_rdev), minor(stb.st_rdev));
+		if (access(sys, F_OK) == 0)
+			sg->refuse =
+				"a partition: EXTENDED COPY addresses the whole disk";
 	}
 }
 
+/* --- Over any transport ---------------------------------------------------- */
+
 /*
- * sg_cmd_once, retried a few times on UNIT ATTENTION: a unit attention
- * (e.g. "reported luns data has changed" after LUNs were added) reports an
- * event, the command was not executed, and the next attempt proceeds.
+ * d->cmd, retried a few times on UNIT ATTENTION: a unit attention (e.g.
+ * "reported luns data has changed" after LUNs were added) reports an event,
+ * the command was not executed, and the next attempt proceeds.
  */
-static int sg_cmd(int fd, const uint8_t *cdb, int cdb_len, int dir,
-		  void *data, uint32_t data_len, unsigned int timeout_ms,
-		  uint32_t *resid, char *why, size_t whylen)
+static int scsi_cmd(struct svm_scsi_dev *d, const uint8_t *cdb,
+		    unsigned int cdb_len, enum svm_scsi_dir dir, void *data,
+		    uint32_t data_len, unsigned int timeout_ms, uint32_t *resid,
+		    char *why, size_t whylen)
 {
+	struct svm_xcopy_sense s;
 	int ret = 0;
 
 	for (int i = 0; i < 5; i++) {
-		int ua = 0;
-
-		ret = sg_cmd_once(fd, cdb, cdb_len, dir, data, data_len,
-				  timeout_ms, resid, why, whylen, &ua);
-		if (!ret || !ua)
+		if (resid)
+			*resid = 0;
+		ret = d->cmd(d, cdb, cdb_len, dir, data, data_len, timeout_ms,
+			     resid, &s, why, whylen);
+		if (!ret || s.key != 0x6)
 			break;
 	}
 	return ret;
 }
 
-int svm_xcopy_identify(int fd, struct svm_xcopy_id *id,
-		       char *err, size_t errlen)
+/* A failure of command what: -ENOTTY names no command (nothing applies). */
+static int cmd_fail(struct svm_scsi_dev *d, int ret, const char *what,
+		    const char *why, char *err, size_t errlen)
+{
+	if (ret == -ENOTTY)
+		svm_set_err(err, errlen, "svm-xcopy: %s: %s", d->name, why);
+	else
+		svm_set_err(err, errlen, "svm-xcopy: %s: %s: %s", d->name,
+			    what, why);
+	return ret;
+}
+
+int svm_xcopy_identify_dev(struct svm_scsi_dev *d, struct svm_xcopy_id *id,
+			   char *err, size_t errlen)
 {
 	uint8_t cdb[16], buf[512];
-	char name[PATH_MAX], why[200];
 	uint32_t resid = 0;
-	struct stat stb;
+	char why[200];
 	int ret;
 
 	memset(id, 0, sizeof(*id));
-	fd_name(fd, name, sizeof(name));
-
-	/*
-	 * A partition passes SG_IO to its disk, whose LBAs are not the
-	 * partition's: XCOPY does not apply.
-	 */
-	if (fstat(fd, &stb) == 0 && S_ISBLK(stb.st_mode)) {
-		char sys[96];
-
-		snprintf(sys, sizeof(sys), "/sys/dev/block/%u:%u/partition",
-			 major(stb.st_rdev), minor(stb.st_rdev));
-		if (access(sys, F_OK) == 0) {
-			svm_set_err(err, errlen,
-				"svm-xcopy: %s: a partition: EXTENDED COPY addresses the whole disk",
-				name);
-			return -ENOTTY;
-		}
-	}
 
 	/* INQUIRY, EVPD 1, page 0x83 */
 	memset(cdb, 0, 6);
@@ -563,23 +644,20 @@ int svm_xcopy_identify(int fd, struct svm_xcopy_id *id,
 	cdb[2] = 0x83;
 	put_be16(cdb + 3, sizeof(buf));
 	memset(buf, 0, sizeof(buf));
-	ret = sg_cmd(fd, cdb, 6, SG_DXFER_FROM_DEV, buf, sizeof(buf),
-		     SHORT_TIMEOUT_MS, &resid, why, sizeof(why));
-	if (ret) {
-		svm_set_err(err, errlen, "svm-xcopy: %s: INQUIRY VPD 0x83: %s",
-			name, why);
-		return ret;
-	}
+	ret = scsi_cmd(d, cdb, 6, SVM_SCSI_FROM_DEV, buf, sizeof(buf),
+		       SHORT_TIMEOUT_MS, &resid, why, sizeof(why));
+	if (ret)
+		return cmd_fail(d, ret, "INQUIRY VPD 0x83", why, err, errlen);
 	ret = svm_xcopy_parse_vpd83(buf, sizeof(buf) - resid, id);
 	if (ret == -ENOTTY) {
 		svm_set_err(err, errlen,
 			"svm-xcopy: %s: no NAA designator of the logical unit in VPD page 0x83",
-			name);
+			d->name);
 		return ret;
 	}
 	if (ret) {
 		svm_set_err(err, errlen, "svm-xcopy: %s: malformed VPD page 0x83",
-			name);
+			d->name);
 		return ret;
 	}
 
@@ -589,82 +667,63 @@ int svm_xcopy_identify(int fd, struct svm_xcopy_id *id,
 	cdb[1] = 0x10;
 	put_be32(cdb + 10, 32);
 	memset(buf, 0, 32);
-	ret = sg_cmd(fd, cdb, 16, SG_DXFER_FROM_DEV, buf, 32,
-		     SHORT_TIMEOUT_MS, &resid, why, sizeof(why));
-	if (ret) {
-		svm_set_err(err, errlen, "svm-xcopy: %s: READ CAPACITY(16): %s",
-			name, why);
-		return ret;
-	}
+	ret = scsi_cmd(d, cdb, 16, SVM_SCSI_FROM_DEV, buf, 32,
+		       SHORT_TIMEOUT_MS, &resid, why, sizeof(why));
+	if (ret)
+		return cmd_fail(d, ret, "READ CAPACITY(16)", why, err, errlen);
 	ret = svm_xcopy_parse_readcap16(buf, 32 - resid, id);
 	if (ret) {
 		svm_set_err(err, errlen,
 			"svm-xcopy: %s: READ CAPACITY(16): malformed response",
-			name);
+			d->name);
 		return ret;
 	}
 	return 0;
 }
 
-int svm_xcopy_limits(int fd, struct svm_xcopy_limits *lim,
-		     char *err, size_t errlen)
+int svm_xcopy_limits_dev(struct svm_scsi_dev *d, struct svm_xcopy_limits *lim,
+			 char *err, size_t errlen)
 {
 	uint8_t cdb[16], buf[256];
-	char name[PATH_MAX], why[200];
 	uint32_t resid = 0;
+	char why[200];
 	int ret;
 
 	memset(lim, 0, sizeof(*lim));
-	fd_name(fd, name, sizeof(name));
 	svm_xcopy_cdb_rcr_opparams(cdb, sizeof(buf));
 	memset(buf, 0, sizeof(buf));
-	ret = sg_cmd(fd, cdb, 16, SG_DXFER_FROM_DEV, buf, sizeof(buf),
-		     SHORT_TIMEOUT_MS, &resid, why, sizeof(why));
-	if (ret) {
-		svm_set_err(err, errlen,
-			"svm-xcopy: %s: RECEIVE COPY RESULTS (operating parameters): %s",
-			name, why);
-		return ret;
-	}
+	ret = scsi_cmd(d, cdb, 16, SVM_SCSI_FROM_DEV, buf, sizeof(buf),
+		       SHORT_TIMEOUT_MS, &resid, why, sizeof(why));
+	if (ret)
+		return cmd_fail(d, ret,
+				"RECEIVE COPY RESULTS (operating parameters)",
+				why, err, errlen);
 	ret = svm_xcopy_parse_limits(buf, sizeof(buf) - resid, lim);
 	if (ret)
 		svm_set_err(err, errlen,
 			"svm-xcopy: %s: RECEIVE COPY RESULTS: malformed operating parameters",
-			name);
+			d->name);
 	return ret;
 }
 
-int svm_xcopy_copy(int src_fd, const struct svm_xcopy_id *src, uint64_t src_lba,
-		   int dst_fd, const struct svm_xcopy_id *dst, uint64_t dst_lba,
-		   uint64_t nr_blocks, const struct svm_xcopy_limits *lim,
-		   struct svm_xcopy_stats *st, char *err, size_t errlen)
+/* The checks before any command: 0, or the refusal. */
+static int copy_check(struct svm_scsi_dev *src_dev,
+		      const struct svm_xcopy_id *src, uint64_t src_lba,
+		      struct svm_scsi_dev *dst_dev,
+		      const struct svm_xcopy_id *dst, uint64_t dst_lba,
+		      uint64_t nr_blocks, char *err, size_t errlen)
 {
-	char name[PATH_MAX], sname[PATH_MAX], why[200];
-	struct svm_xcopy_stats dummy;
-	uint32_t seg_blocks, segs, plen;
-	const char *reason;
-	uint64_t done = 0;
-	size_t buflen;
-	uint8_t *buf;
-	int ret;
-
-	if (!st)
-		st = &dummy;
-	memset(st, 0, sizeof(*st));
-	fd_name(dst_fd, name, sizeof(name));
-	if (nr_blocks == 0)
-		return 0;
 	if (src->block_size != dst->block_size) {
 		svm_set_err(err, errlen,
 			"svm-xcopy: %s: block sizes differ (source %u, destination %u bytes)",
-			name, src->block_size, dst->block_size);
+			dst_dev->name, src->block_size, dst->block_size);
 		return -EOPNOTSUPP;
 	}
 	if (src_lba > src->nr_blocks || nr_blocks > src->nr_blocks - src_lba) {
-		fd_name(src_fd, sname, sizeof(sname));
 		svm_set_err(err, errlen,
 			"svm-xcopy: %s: blocks %llu+%llu beyond the source's %llu",
-			sname, (unsigned long long)src_lba,
+			src_dev ? src_dev->name : "source",
+			(unsigned long long)src_lba,
 			(unsigned long long)nr_blocks,
 			(unsigned long long)src->nr_blocks);
 		return -ERANGE;
@@ -672,11 +731,40 @@ int svm_xcopy_copy(int src_fd, const struct svm_xcopy_id *src, uint64_t src_lba,
 	if (dst_lba > dst->nr_blocks || nr_blocks > dst->nr_blocks - dst_lba) {
 		svm_set_err(err, errlen,
 			"svm-xcopy: %s: blocks %llu+%llu beyond the destination's %llu",
-			name, (unsigned long long)dst_lba,
+			dst_dev->name, (unsigned long long)dst_lba,
 			(unsigned long long)nr_blocks,
 			(unsigned long long)dst->nr_blocks);
 		return -ERANGE;
 	}
+	return 0;
+}
+
+int svm_xcopy_copy_dev(struct svm_scsi_dev *src_dev,
+		       const struct svm_xcopy_id *src, uint64_t src_lba,
+		       struct svm_scsi_dev *dst_dev,
+		       const struct svm_xcopy_id *dst, uint64_t dst_lba,
+		       uint64_t nr_blocks, const struct svm_xcopy_limits *lim,
+		       struct svm_xcopy_stats *st, char *err, size_t errlen)
+{
+	struct svm_xcopy_stats dummy;
+	uint32_t seg_blocks, segs, plen;
+	const char *name = dst_dev->name;
+	const char *reason;
+	uint64_t done = 0;
+	char why[200];
+	size_t buflen;
+	uint8_t *buf;
+	int ret;
+
+	if (!st)
+		st = &dummy;
+	memset(st, 0, sizeof(*st));
+	if (nr_blocks == 0)
+		return 0;
+	ret = copy_check(src_dev, src, src_lba, dst_dev, dst, dst_lba,
+			 nr_blocks, err, errlen);
+	if (ret)
+		return ret;
 	ret = svm_xcopy_plan(lim, dst->block_size, &seg_blocks, &segs, &reason);
 	if (ret) {
 		svm_set_err(err, errlen, "svm-xcopy: %s: %s", name, reason);
@@ -713,8 +801,8 @@ int svm_xcopy_copy(int src_fd, const struct svm_xcopy_id *src, uint64_t src_lba,
 		}
 		plen = (uint32_t)len;
 		svm_xcopy_cdb_xcopy(cdb, plen);
-		ret = sg_cmd(dst_fd, cdb, 16, SG_DXFER_TO_DEV, buf, plen,
-			     XCOPY_TIMEOUT_MS, NULL, why, sizeof(why));
+		ret = scsi_cmd(dst_dev, cdb, 16, SVM_SCSI_TO_DEV, buf, plen,
+			       XCOPY_TIMEOUT_MS, NULL, why, sizeof(why));
 		if (ret) {
 			svm_set_err(err, errlen,
 				"svm-xcopy: %s: EXTENDED COPY of blocks %llu+%llu to %llu %s: %s",
@@ -732,4 +820,37 @@ int svm_xcopy_copy(int src_fd, const struct svm_xcopy_id *src, uint64_t src_lba,
 	}
 	free(buf);
 	return ret;
+}
+
+/* --- File descriptor wrappers ---------------------------------------------- */
+
+int svm_xcopy_identify(int fd, struct svm_xcopy_id *id,
+		       char *err, size_t errlen)
+{
+	struct svm_scsi_sg sg;
+
+	svm_scsi_sg_init(&sg, fd);
+	return svm_xcopy_identify_dev(&sg.dev, id, err, errlen);
+}
+
+int svm_xcopy_limits(int fd, struct svm_xcopy_limits *lim,
+		     char *err, size_t errlen)
+{
+	struct svm_scsi_sg sg;
+
+	svm_scsi_sg_init(&sg, fd);
+	return svm_xcopy_limits_dev(&sg.dev, lim, err, errlen);
+}
+
+int svm_xcopy_copy(int src_fd, const struct svm_xcopy_id *src, uint64_t src_lba,
+		   int dst_fd, const struct svm_xcopy_id *dst, uint64_t dst_lba,
+		   uint64_t nr_blocks, const struct svm_xcopy_limits *lim,
+		   struct svm_xcopy_stats *st, char *err, size_t errlen)
+{
+	struct svm_scsi_sg s, d;
+
+	svm_scsi_sg_init(&s, src_fd);
+	svm_scsi_sg_init(&d, dst_fd);
+	return svm_xcopy_copy_dev(&s.dev, src, src_lba, &d.dev, dst, dst_lba,
+				  nr_blocks, lim, st, err, errlen);
 }

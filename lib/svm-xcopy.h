@@ -2,38 +2,50 @@
 /*
  * svm-xcopy.h - libsvmotion: the SCSI layer of the XCOPY backend.
  *
- * SCSI EXTENDED COPY (LID1: opcode 0x83, service action 0x00) sent with the
- * SG_IO ioctl on block device file descriptors, so that a storage array
- * copies blocks between two of its LUNs itself:
+ * SCSI EXTENDED COPY (LID1: opcode 0x83, service action 0x00), so that a
+ * storage array copies blocks between two of its LUNs itself. The commands
+ * reach a LUN over a SCSI transport (struct svm_scsi_dev): the SG_IO ioctl
+ * on a block device file descriptor (struct svm_scsi_sg), or an iSCSI
+ * session through libiscsi (svm_ep_iscsi_scsi(), svm-ep-iscsi.h).
  *
- *   svm_xcopy_identify()  INQUIRY VPD page 0x83 (the LUN's NAA designator)
- *                         and READ CAPACITY(16) (block size, capacity)
- *   svm_xcopy_limits()    RECEIVE COPY RESULTS (0x84), service action 0x03
- *                         OPERATING PARAMETERS
- *   svm_xcopy_copy()      one or more EXTENDED COPY commands, each with two
- *                         identification target descriptors (0xE4) and
- *                         block-to-block segment descriptors (0x02) within
- *                         the limits
+ *   svm_xcopy_identify_dev()  INQUIRY VPD page 0x83 (the LUN's NAA
+ *                             designator) and READ CAPACITY(16) (block size,
+ *                             capacity)
+ *   svm_xcopy_limits_dev()    RECEIVE COPY RESULTS (0x84), service action
+ *                             0x03 OPERATING PARAMETERS
+ *   svm_xcopy_copy_dev()      one or more EXTENDED COPY commands, each with
+ *                             two identification target descriptors (0xE4)
+ *                             and block-to-block segment descriptors (0x02)
+ *                             within the limits
+ *
+ * svm_xcopy_identify(), svm_xcopy_limits() and svm_xcopy_copy() are the same
+ * over SG_IO on file descriptors.
  *
  * The byte-level work (parsing responses, encoding parameter lists, planning
  * how a range is split, decoding sense data) is in pure functions, declared
  * at the end, which the host unit test tests/host/xcopy-build.c exercises
- * without any SCSI device.
+ * without any SCSI device; both transports share them. READ CAPACITY(16),
+ * OPERATING PARAMETERS and sense data are decoded by libiscsi's decoders
+ * (scsi_datain_unmarshall, scsi_parse_sense_data) after a length check;
+ * VPD page 0x83 is walked here: libiscsi's decoder trusts the page and
+ * designator lengths (it copies past a short response) and reverses the
+ * designators' order.
  *
  * Conventions: functions return 0 or a negative errno and fill err (errlen
  * bytes, may be NULL/0) with one line "svm-xcopy: <dev>: <reason>", where
- * <dev> is the path behind the file descriptor. The errors the copy engine
- * acts on:
+ * <dev> is the transport's name (the path behind a file descriptor, an
+ * iscsi:// URL). The errors the copy engine acts on:
  *
- *   -ENOTTY      not a SCSI device (SG_IO not supported, or no NAA
- *                designator in VPD page 0x83): XCOPY does not apply
+ *   -ENOTTY      not a SCSI device (SG_IO not supported, a partition, or
+ *                no NAA designator in VPD page 0x83): XCOPY does not apply
  *   -EOPNOTSUPP  the target refused the copy (ILLEGAL REQUEST, COPY
  *                ABORTED, limits that cannot carry a copy, differing block
  *                sizes): fall back to another mode for the range
  *   other        a failure (-EIO for a medium/hardware error or a transport
  *                failure, -EAGAIN for UNIT ATTENTION/BUSY, -EROFS for DATA
  *                PROTECT, -ERANGE for a range outside a device, -EINVAL for
- *                bad arguments)
+ *                bad arguments, -ETIMEDOUT for an iSCSI command unanswered
+ *                within its timeout)
  */
 #ifndef SVM_XCOPY_H
 #define SVM_XCOPY_H
@@ -79,35 +91,121 @@ struct svm_xcopy_stats {
 	uint64_t blocks_done;	/* blocks copied from the start of the range */
 };
 
+/* --- SCSI transports ----------------------------------------------------- */
+
+struct svm_xcopy_sense;
+
+/* Direction of a command's data. */
+enum svm_scsi_dir {
+	SVM_SCSI_NONE,
+	SVM_SCSI_FROM_DEV,	/* data-in: buf receives up to len bytes */
+	SVM_SCSI_TO_DEV,	/* data-out: the len bytes of buf are sent */
+};
+
+/* One way of sending CDBs to one LUN. */
+struct svm_scsi_dev {
+	/*
+	 * Send the cdb_len bytes of cdb with len bytes of data in buf and
+	 * wait for its status, at most timeout_ms. 0 on GOOD status, *resid
+	 * (may be NULL) then the data-in bytes not transferred. Otherwise a
+	 * negative errno with the reason in why (whylen bytes, without the
+	 * transport's name) and, when the device returned sense data, *sense
+	 * decoded (zeroed otherwise); the errno of a sense is
+	 * svm_xcopy_sense_errno()'s (svm_scsi_sense_result()). -ENOTTY: the
+	 * transport cannot carry SCSI commands at all (not a SCSI device, a
+	 * partition); -EIO a transport failure; -ETIMEDOUT no status within
+	 * timeout_ms (an iSCSI session is then dropped).
+	 */
+	int (*cmd)(struct svm_scsi_dev *d, const uint8_t *cdb,
+		   unsigned int cdb_len, enum svm_scsi_dir dir, void *buf,
+		   uint32_t len, unsigned int timeout_ms, uint32_t *resid,
+		   struct svm_xcopy_sense *sense, char *why, size_t whylen);
+	const char *name;	/* for messages: a device path, a URL */
+};
+
+#define SVM_SCSI_NAME_MAX	4096
+
+/* SG_IO on a file descriptor (not owned: never closed here). */
+struct svm_scsi_sg {
+	struct svm_scsi_dev dev;
+	int fd;
+	const char *refuse;	/* why no command is sent (a partition), or NULL */
+	char path[SVM_SCSI_NAME_MAX];	/* dev.name: the path behind fd */
+};
+
 /*
- * Identify the SCSI disk open on fd: its NAA designator (VPD page 0x83:
+ * Make sg the SG_IO transport of fd. Every command on a partition fails
+ * with -ENOTTY (SG_IO would address the whole disk); a file or a device
+ * without SG_IO fails with -ENOTTY "not a SCSI device" at the first
+ * command.
+ */
+void svm_scsi_sg_init(struct svm_scsi_sg *sg, int fd);
+
+/*
+ * For transports: the result of a CHECK CONDITION with sense s, or of a
+ * status other than GOOD without sense data (BUSY, TASK SET FULL: -EAGAIN;
+ * RESERVATION CONFLICT: -EBUSY; others -EIO), with the reason in why.
+ * Never 0 (a recovered error with CHECK CONDITION is -EIO).
+ */
+int svm_scsi_sense_result(const struct svm_xcopy_sense *s, char *why,
+			  size_t whylen);
+int svm_scsi_status_result(int status, char *why, size_t whylen);
+
+/* --- EXTENDED COPY over a transport --------------------------------------- */
+
+/*
+ * Identify the SCSI disk behind d: its NAA designator (VPD page 0x83:
  * designator type 3, association 0 (the logical unit), code set binary;
  * the 16-byte IEEE Registered Extended form is preferred), its logical
- * block size and its capacity (READ CAPACITY(16)). -ENOTTY when fd is not
- * a SCSI device, is a partition (SG_IO would address the whole disk), or
- * reports no such designator.
+ * block size and its capacity (READ CAPACITY(16)). -ENOTTY when d cannot
+ * carry SCSI commands or the LUN reports no such designator.
+ */
+int svm_xcopy_identify_dev(struct svm_scsi_dev *d, struct svm_xcopy_id *id,
+			   char *err, size_t errlen);
+
+/*
+ * The copy limits of the LUN behind d (RECEIVE COPY RESULTS, service action
+ * OPERATING PARAMETERS). -EOPNOTSUPP when it does not implement the command
+ * (ILLEGAL REQUEST), -ENOTTY when d cannot carry SCSI commands.
+ */
+int svm_xcopy_limits_dev(struct svm_scsi_dev *d, struct svm_xcopy_limits *lim,
+			 char *err, size_t errlen);
+
+/*
+ * Copy nr_blocks blocks from src_lba of the LUN src to dst_lba of the LUN
+ * dst with EXTENDED COPY commands sent through dst_dev, as many as the
+ * limits lim (of the LUN receiving them) require: every segment stays
+ * within max_segment_len and the 16-bit block count of a segment
+ * descriptor, every command within max_segment_desc, max_target_desc and
+ * max_desc_list_len. Both LUNs must have one block size. Commands are
+ * issued in order; st (may be NULL) tells how far the copy got, so a
+ * caller can fall back for the rest of the range only. src_dev only names
+ * the source in messages (may be NULL): the array finds the source LUN by
+ * its designator.
+ */
+int svm_xcopy_copy_dev(struct svm_scsi_dev *src_dev,
+		       const struct svm_xcopy_id *src, uint64_t src_lba,
+		       struct svm_scsi_dev *dst_dev,
+		       const struct svm_xcopy_id *dst, uint64_t dst_lba,
+		       uint64_t nr_blocks, const struct svm_xcopy_limits *lim,
+		       struct svm_xcopy_stats *st, char *err, size_t errlen);
+
+/* --- The same over SG_IO on file descriptors ------------------------------ */
+
+/*
+ * svm_xcopy_identify_dev() of the SCSI disk open on fd; -ENOTTY also when
+ * fd is a partition.
  */
 int svm_xcopy_identify(int fd, struct svm_xcopy_id *id,
 		       char *err, size_t errlen);
 
-/*
- * The copy limits of the device on fd (RECEIVE COPY RESULTS, service action
- * OPERATING PARAMETERS). -EOPNOTSUPP when the device does not implement the
- * command (ILLEGAL REQUEST), -ENOTTY when it is not a SCSI device.
- */
+/* svm_xcopy_limits_dev() of the device on fd. */
 int svm_xcopy_limits(int fd, struct svm_xcopy_limits *lim,
 		     char *err, size_t errlen);
 
 /*
- * Copy nr_blocks blocks from src_lba of the LUN src (open on src_fd) to
- * dst_lba of the LUN dst (open on dst_fd) with EXTENDED COPY commands sent
- * to dst_fd, as many as the limits lim (of the device receiving them)
- * require: every segment stays within max_segment_len and the 16-bit block
- * count of a segment descriptor, every command within max_segment_desc,
- * max_target_desc and max_desc_list_len. Both LUNs must have one block
- * size. Commands are issued in order; st (may be NULL) tells how far the
- * copy got, so a caller can fall back for the rest of the range only.
- * src_fd is used only to tell its name in messages (may be -1).
+ * svm_xcopy_copy_dev() with the commands sent to dst_fd; src_fd is used
+ * only to tell its name in messages (may be -1).
  */
 int svm_xcopy_copy(int src_fd, const struct svm_xcopy_id *src, uint64_t src_lba,
 		   int dst_fd, const struct svm_xcopy_id *dst, uint64_t dst_lba,
@@ -170,7 +268,11 @@ struct svm_xcopy_sense {
 	uint8_t key, asc, ascq;
 };
 
-/* Decode fixed (0x70/0x71) or descriptor (0x72/0x73) sense. 0 or -EINVAL. */
+/*
+ * Decode fixed (0x70/0x71) or descriptor (0x72/0x73) sense of len bytes
+ * (libiscsi's scsi_parse_sense_data over the bytes the sense says it has).
+ * 0 or -EINVAL.
+ */
 int svm_xcopy_sense_decode(const uint8_t *sb, size_t len,
 			   struct svm_xcopy_sense *s);
 /*

@@ -5,8 +5,11 @@
  *   svm-cp [-v] [--mode auto|xcopy|fast|buffered]
  *          [--format same|thin|thick-lazy|thick-eager] [--qd N]
  *          [--io-size BYTES] [--rate BYTES_PER_S] [--region BYTES]
- *          [--regions N] [--hot DM_NAME]
+ *          [--regions N] [--hot DM_NAME] [--timeout MS]
  *          [SRC[:OFF:LEN] DST[:OFF:LEN]]...
+ *
+ * SRC and DST are paths or nfs:// and iscsi:// URLs (svm-ep.h); --timeout
+ * bounds a remote endpoint's connect and requests.
  *
  * --hot copies the segments of a live dm-svmotion device through its
  * lock/commit protocol; without extent pairs, the pairs are the device's
@@ -18,7 +21,14 @@
  * suffixes (powers of 1024). -v prints progress on stderr. Prints one summary
  * line on stdout:
  *   copied=N skipped=N mode=M fast=N buffered=N xcopy=N libaio=0|1
- *   elapsed=S MiB/s=R regions=N recopied=N
+ *   elapsed=S MiB/s=R regions=N recopied=N via_files=N maxrss_kib=N
+ *   backends=B[,B...] host_rchar=N host_wchar=N lo_tx=N
+ * (host_*: bytes this process's read and write system calls moved, from
+ * /proc/self/io, files only; lo_tx: bytes sent on the loopback interface
+ * during the copy, every process's: what crossed the host to servers on
+ * 127.0.0.1)
+ * and on stderr why the mode's first backend handed ranges on, if it did
+ * ("svm-cp: fallback: ...").
  * Exit status 0 on success, 1 on failure (the message on stderr).
  */
 #include <errno.h>
@@ -36,6 +46,7 @@
 
 #include "svm-copy.h"
 #include "svm-dm.h"
+#include "svm-ep.h"
 
 static struct svm_copy *g_copy;
 
@@ -44,6 +55,39 @@ static void on_signal(int sig)
 	(void)sig;
 	if (g_copy)
 		svm_copy_cancel(g_copy);
+}
+
+/*
+ * This process's rchar and wchar (/proc/self/io): the bytes its read and
+ * write system calls moved (files; not recv/send on sockets).
+ */
+static void host_io(unsigned long long *rchar, unsigned long long *wchar)
+{
+	FILE *f = fopen("/proc/self/io", "r");
+	char line[128];
+
+	*rchar = *wchar = 0;
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		sscanf(line, "rchar: %llu", rchar);
+		sscanf(line, "wchar: %llu", wchar);
+	}
+	fclose(f);
+}
+
+/* Bytes sent on the loopback interface so far (0 if unknown). */
+static unsigned long long lo_tx(void)
+{
+	FILE *f = fopen("/sys/class/net/lo/statistics/tx_bytes", "r");
+	unsigned long long n = 0;
+
+	if (f) {
+		if (fscanf(f, "%llu", &n) != 1)
+			n = 0;
+		fclose(f);
+	}
+	return n;
 }
 
 static int parse_size(const char *s, uint64_t *v)
@@ -72,6 +116,20 @@ static int path_size(const char *path, uint64_t *size)
 	struct stat st;
 	int fd, ret = 0;
 
+	if (svm_ep_is_url(path)) {
+		struct svm_ep *ep;
+		char err[256];
+
+		ret = svm_ep_open(path, 0, NULL, &ep, err, sizeof(err));
+		if (ret) {
+			fprintf(stderr, "svm-cp: %s\n", err);
+			errno = -ret;
+			return -1;
+		}
+		*size = ep->size;
+		svm_ep_close(ep);
+		return 0;
+	}
 	if (stat(path, &st))
 		return -1;
 	if (!S_ISBLK(st.st_mode)) {
@@ -105,8 +163,11 @@ static int parse_extent(char *arg, struct svm_extent *e, bool *has_range)
 		return 0;
 	}
 	*c1 = 0;
-	if (parse_size(c1 + 1, &e->offset) || parse_size(c2 + 1, &e->length))
-		return -1;
+	if (parse_size(c1 + 1, &e->offset) || parse_size(c2 + 1, &e->length)) {
+		/* not a range: colons of a URL (nfs://h:2049/..., an IQN) */
+		*c1 = *c2 = ':';
+		return svm_ep_is_url(arg) ? 0 : -1;
+	}
 	*has_range = true;
 	return 0;
 }
@@ -211,7 +272,7 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: svm-cp [-v] [--mode auto|xcopy|fast|buffered] [--format same|thin|thick-lazy|thick-eager]\n"
 		"              [--qd N] [--io-size B] [--rate B] [--region B] [--regions N]\n"
-		"              [--hot DM_NAME] [SRC[:OFF:LEN] DST[:OFF:LEN]]...\n");
+		"              [--hot DM_NAME] [--timeout MS] [SRC[:OFF:LEN] DST[:OFF:LEN]]...\n");
 	exit(2);
 }
 
@@ -227,6 +288,7 @@ int main(int argc, char **argv)
 		{ "region", required_argument, NULL, 'R' },
 		{ "regions", required_argument, NULL, 'n' },
 		{ "hot", required_argument, NULL, 'H' },
+		{ "timeout", required_argument, NULL, 't' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct svm_copy_opts opts = { 0 };
@@ -234,6 +296,7 @@ int main(int argc, char **argv)
 	struct svm_extent_pair *pairs;
 	struct sigaction sa;
 	struct rusage ru;
+	unsigned long long rchar, wchar, lo0;
 	char err[256];
 	size_t n, i;
 	uint64_t v;
@@ -284,6 +347,11 @@ int main(int argc, char **argv)
 		case 'H':
 			opts.dm_name = optarg;
 			break;
+		case 't':
+			if (parse_size(optarg, &v) || v > INT32_MAX)
+				usage();
+			opts.timeout_ms = v;
+			break;
 		default:
 			usage();
 		}
@@ -327,13 +395,15 @@ int main(int argc, char **argv)
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	lo0 = lo_tx();
 	ret = svm_copy_run(g_copy, &res);
 	if (opts.progress)
 		fputc('\n', stderr);
 	/* peak resident size, for the tests: what the copy's buffers cost */
+	host_io(&rchar, &wchar);
 	if (getrusage(RUSAGE_SELF, &ru))
 		ru.ru_maxrss = -1;
-	printf("copied=%llu skipped=%llu mode=%s fast=%llu buffered=%llu xcopy=%llu libaio=%d elapsed=%.3f MiB/s=%.1f regions=%llu recopied=%llu via_files=%u maxrss_kib=%ld\n",
+	printf("copied=%llu skipped=%llu mode=%s fast=%llu buffered=%llu xcopy=%llu libaio=%d elapsed=%.3f MiB/s=%.1f regions=%llu recopied=%llu via_files=%u maxrss_kib=%ld backends=%s host_rchar=%llu host_wchar=%llu lo_tx=%llu\n",
 	       (unsigned long long)res.bytes_copied,
 	       (unsigned long long)res.bytes_skipped,
 	       svm_copy_mode_name(res.mode_used),
@@ -345,7 +415,10 @@ int main(int argc, char **argv)
 				 res.elapsed / 1048576.0 : 0.0,
 	       (unsigned long long)res.regions_committed,
 	       (unsigned long long)res.regions_recopied, res.pairs_via_files,
-	       (long)ru.ru_maxrss);
+	       (long)ru.ru_maxrss, res.backends[0] ? res.backends : "none",
+	       rchar, wchar, lo_tx() - lo0);
+	if (res.fallback[0])
+		fprintf(stderr, "svm-cp: fallback: %s\n", res.fallback);
 	if (ret)
 		fprintf(stderr, "%s (error at source offset %llu)\n", res.message,
 			(unsigned long long)res.error_offset);
