@@ -258,7 +258,7 @@ static void finished(struct stream_run *run, struct slot *s)
 			      rd ? "reading" : "writing",
 			      rd ? p->ext.src.path : p->ext.dst.path,
 			      (unsigned long long)(rd ? at : svm_range_dst(run->r, at)),
-			      rd ? p->src->msg : p->dst->msg,
+			      s->io.msg[0] ? s->io.msg : strerror(-s->err),
 			      s->err == -ENOSPC ? " (destination out of space)" : "");
 		stop(run, s->err, at);
 		s->state = SLOT_FREE;

@@ -40,11 +40,14 @@ int svm_file_open_end(const char *path, bool dst, bool create, int *fd,
 		      int *dfd, bool *blk, unsigned int *align, struct stat *st,
 		      uint64_t *size, char *err, size_t errlen)
 {
-	int flags = dst ? O_WRONLY | (create ? O_CREAT : 0) : O_RDONLY;
+	int flags = dst ? O_RDWR | (create ? O_CREAT : 0) : O_RDONLY;
 	int ret;
 
 	*dfd = -1;
+	/* a destination is read too (probes, descriptors) where allowed */
 	*fd = open(path, flags | O_CLOEXEC, 0644);
+	if (*fd < 0 && dst && errno == EACCES)
+		*fd = open(path, (flags & ~O_RDWR) | O_WRONLY | O_CLOEXEC, 0644);
 	if (*fd < 0) {
 		ret = -errno;
 		snprintf(err, errlen, "opening %s %s: %s",

@@ -98,6 +98,11 @@ void svm_ep_complete(struct svm_ep *ep, struct svm_ep_io *io, int err)
 {
 	io->err = err;
 	io->next = NULL;
+	if (err)
+		snprintf(io->msg, sizeof(io->msg), "%.*s", (int)sizeof(io->msg) - 1,
+			 ep->msg);
+	else
+		io->msg[0] = 0;
 	if (ep->done_tail)
 		ep->done_tail->next = io;
 	else

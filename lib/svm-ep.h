@@ -46,6 +46,8 @@ struct svm_ep_io {
 	/* err: 0, or a negative errno with the reason in ep->msg */
 	void (*done)(struct svm_ep_io *io, int err);
 	void *opaque;
+	/* set by svm_ep_complete(): ep->msg when io failed, the reason */
+	char msg[160];
 	/* private to the endpoint and svm_ep_complete() */
 	int err;
 	double deadline;
@@ -157,7 +159,10 @@ void svm_ep_close(struct svm_ep *ep);
 /* Queue io (sets its deadline, counts it in flight). */
 int svm_ep_read(struct svm_ep *ep, struct svm_ep_io *io);
 int svm_ep_write(struct svm_ep *ep, struct svm_ep_io *io);
-/* For endpoints: io has completed with err; its done() runs from service. */
+/*
+ * For endpoints: io has completed with err (the reason in ep->msg, which
+ * is copied to io->msg); its done() runs from service.
+ */
 void svm_ep_complete(struct svm_ep *ep, struct svm_ep_io *io, int err);
 /* Completions are waiting: service at once, without polling. */
 bool svm_ep_ready(const struct svm_ep *ep);
