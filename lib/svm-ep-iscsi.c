@@ -11,9 +11,10 @@
  * buffer, many in flight. Each command sits on one list (in flight on the
  * session, or pending a session); libiscsi's callback moves it.
  *
- * libiscsi's own reconnect is off: in 1.19 it runs with a context whose fd
- * may already be closed (iscsi_tcp_service returns early when its connect
- * fails at once), so it can be neither bounded nor polled safely. Instead a
+ * libiscsi's own reconnect is off: by 1.19's source, once a reconnect's
+ * connect() fails at once, iscsi_get_fd() names a closed fd and
+ * iscsi_tcp_service() returns before any retry, and nothing bounds it
+ * otherwise; it could be neither bounded nor polled safely. Instead a
  * lost connection cancels the commands in flight (libiscsi calls back with
  * SCSI_STATUS_CANCELLED), which wait for a new session; one is tried at
  * once and then every RETRY_MS while commands wait. A command past its
@@ -214,7 +215,7 @@ static int answer(struct iscsi_cmd *c, struct svm_xcopy_sense *s, bool *retry,
 	case SCSI_STATUS_TASK_ABORTED:
 		*retry = true;
 		svm_set_err(why, whylen, "target busy (SCSI status 0x%02x)",
-			 c->status);
+			    c->status);
 		return -EAGAIN;
 	case SCSI_STATUS_RESERVATION_CONFLICT:
 		svm_set_err(why, whylen, "reservation conflict");
@@ -224,8 +225,8 @@ static int answer(struct iscsi_cmd *c, struct svm_xcopy_sense *s, bool *retry,
 		return -ETIMEDOUT;
 	default:
 		svm_set_err(why, whylen, "%s",
-			 c->e->iscsi ? iscsi_get_error(c->e->iscsi) :
-			 "iSCSI error");
+			    c->e->iscsi ? iscsi_get_error(c->e->iscsi) :
+			    "iSCSI error");
 		return -EIO;
 	}
 }
@@ -438,7 +439,7 @@ static int lib_errno(const char *msg)
 
 	for (size_t i = 0; i < sizeof(errs) / sizeof(errs[0]); i++) {
 		svm_set_err(pat, sizeof(pat), "%s(%d)", strerror(errs[i]),
-			 errs[i]);
+			    errs[i]);
 		if (strstr(msg, pat))
 			return -errs[i];
 	}
@@ -461,24 +462,32 @@ static int conn_reason(struct svm_ep_iscsi *e, const char *lib)
 	size_t n = sizeof(e->conn_why);
 	char *w = e->conn_why;
 
+	e->conn_login = st;
 	if (st == 0x0203 || st == 0x0204) {
 		svm_set_err(w, n, "target %s not found on %s", e->iqn, e->portal);
 		return -ENOENT;
 	}
 	if (st == 0x0201) {
 		svm_set_err(w, n, "authentication failed for target %s on %s%s",
-			 e->iqn, e->portal,
-			 e->user[0] ? "" : " (no CHAP user in the URL)");
+			    e->iqn, e->portal,
+			    e->user[0] ? "" : " (no CHAP user in the URL)");
 		return -EACCES;
 	}
 	if (st == 0x0202) {
 		svm_set_err(w, n, "initiator %s is not authorized for target %s on %s",
-			 e->initiator, e->iqn, e->portal);
+			    e->initiator, e->iqn, e->portal);
 		return -EACCES;
 	}
-	if (st > 0 || strstr(lib, "log in")) {
+	if (st > 0) {
+		const char *a = strstr(lib, "Status: ") + 8, *b = strrchr(a, '(');
+
+		svm_set_err(w, n, "login to target %s on %s refused: %.*s (status 0x%04x)",
+			    e->iqn, e->portal, (int)(b ? b - a : 0), a, st);
+		return -EIO;
+	}
+	if (strstr(lib, "log in")) {
 		svm_set_err(w, n, "login to target %s on %s failed: %s", e->iqn,
-			 e->portal, lib);
+			    e->portal, lib);
 		return -EIO;
 	}
 	if (err == -ECONNREFUSED) {
@@ -487,7 +496,7 @@ static int conn_reason(struct svm_ep_iscsi *e, const char *lib)
 	}
 	if (err) {
 		svm_set_err(w, n, "connecting to %s: %s", e->portal,
-			 strerror(-err));
+			    strerror(-err));
 		return err;
 	}
 	if (strstr(lib, "resolv")) {
@@ -604,6 +613,7 @@ static int sess_start(struct svm_ep_iscsi *e)
 	e->state = SVM_ISCSI_CONNECTING;
 	e->conn_answer = false;
 	e->conn_lib[0] = 0;
+	e->conn_login = -1;
 	e->redirects = 0;
 	e->connect_deadline = now() + e->ep.timeout_ms / 1000.0;
 	if (iscsi_connect_async(e->iscsi, e->portal, connect_cb, e)) {
@@ -642,14 +652,14 @@ static void sess_progress(struct svm_ep_iscsi *e, int r)
 	}
 	if (r < 0) {
 		svm_set_err(e->conn_lib, sizeof(e->conn_lib), "%s",
-			 iscsi_get_error(e->iscsi));
+			    iscsi_get_error(e->iscsi));
 		sess_failed(e, conn_reason(e, e->conn_lib));
 		return;
 	}
 	if (now() >= e->connect_deadline) {
 		svm_set_err(e->conn_why, sizeof(e->conn_why),
-			 "no answer from %s within %d ms (connect and login)",
-			 e->portal, e->ep.timeout_ms);
+			    "no answer from %s within %d ms (connect and login)",
+			    e->portal, e->ep.timeout_ms);
 		sess_failed(e, -ETIMEDOUT);
 	}
 }
@@ -958,9 +968,10 @@ static int scsi_dev_cmd(struct svm_scsi_dev *d, const uint8_t *cdb,
 		svm_set_err(why, whylen, "%s", e->ep.msg);
 	} else if (c->status == SCSI_STATUS_GOOD ||
 		   c->status == SCSI_STATUS_CONDITION_MET) {
-		if (resid && c->task->residual_status == SCSI_RESIDUAL_UNDERFLOW)
-			*resid = c->task->residual > len ? len :
-				 (uint32_t)c->task->residual;
+		const struct scsi_task *t = c->task;
+
+		if (resid && t->residual_status == SCSI_RESIDUAL_UNDERFLOW)
+			*resid = t->residual > len ? len : (uint32_t)t->residual;
 	} else if (c->status == SCSI_STATUS_CHECK_CONDITION) {
 		sense_of(c->task, s);
 		ret = svm_scsi_sense_result(s, why, whylen);
@@ -968,7 +979,7 @@ static int scsi_dev_cmd(struct svm_scsi_dev *d, const uint8_t *cdb,
 		ret = svm_scsi_status_result(c->status, why, whylen);
 	} else {
 		svm_set_err(why, whylen, "%s", e->iscsi ?
-			 iscsi_get_error(e->iscsi) : "iSCSI error");
+			    iscsi_get_error(e->iscsi) : "iSCSI error");
 		ret = -EIO;
 	}
 	cmd_free(c);
@@ -1143,8 +1154,11 @@ static int probe_capacity(struct svm_ep_iscsi *e)
 	if (ret)
 		return ret;
 	rc10 = decode(c, 8);
-	ret = rc10 ? set_geometry(e, rc10->block_size, (uint64_t)rc10->lba + 1) :
-	      svm_ep_fail(&e->ep, -EIO, "READ CAPACITY(10): malformed answer");
+	if (rc10)
+		ret = set_geometry(e, rc10->block_size, (uint64_t)rc10->lba + 1);
+	else
+		ret = svm_ep_fail(&e->ep, -EIO,
+				  "READ CAPACITY(10): malformed answer");
 	cmd_free(c);
 	return ret;
 }
@@ -1229,21 +1243,25 @@ static void probe_vpd(struct svm_ep_iscsi *e)
 		probe_b2(e);
 }
 
-/* WRITE SAME(16) without UNMAP: LBPWS, or REPORT SUPPORTED OPERATION CODES. */
-static bool probe_ws16(struct svm_ep_iscsi *e)
+/*
+ * REPORT SUPPORTED OPERATION CODES for one command (sa < 0: none): 1
+ * supported, 0 not, -1 unknown (the target does not say).
+ */
+static int rsoc(struct svm_ep_iscsi *e, int opcode, int sa)
 {
 	struct scsi_report_supported_op_codes_one_command *one;
-	struct iscsi_cmd *c;
 	const struct scsi_task *t;
-	bool ok = false;
+	struct scsi_task *p;
+	struct iscsi_cmd *c;
+	int ret = -1;
 
-	if (e->info.lbpws)
-		return true;
-	if (run(e, e->wire_lun,
-		scsi_cdb_report_supported_opcodes(0, SCSI_REPORT_SUPPORTING_OPCODE,
-						  SCSI_OPCODE_WRITE_SAME16, 0, 64),
-		"REPORT SUPPORTED OPERATION CODES", NULL, 0, &c, NULL))
-		return false;
+	p = scsi_cdb_report_supported_opcodes(0, sa < 0 ?
+					      SCSI_REPORT_SUPPORTING_OPCODE :
+					      SCSI_REPORT_SUPPORTING_SERVICEACTION,
+					      opcode, sa < 0 ? 0 : sa, 64);
+	if (run(e, e->wire_lun, p, "REPORT SUPPORTED OPERATION CODES", NULL, 0,
+		&c, NULL))
+		return -1;
 	t = c->task;
 	/* libiscsi copies the CDB usage data without looking at the size */
 	if (t->datain.size >= 4 &&
@@ -1251,17 +1269,30 @@ static bool probe_ws16(struct svm_ep_iscsi *e)
 				   (t->datain.data[3] > 16 ? 16 :
 				    t->datain.data[3]))) {
 		one = decode(c, 4);
-		/* 3: supported as the standard says, 5: vendor-specific */
-		ok = one && (one->support == 3 || one->support == 5);
+		/* 1: not supported; 3: as the standard says, 5: vendor */
+		if (one && one->support == 1)
+			ret = 0;
+		else if (one && (one->support == 3 || one->support == 5))
+			ret = 1;
 	}
 	cmd_free(c);
-	return ok;
+	return ret;
 }
 
-/* GET LBA STATUS works (LIO does not implement it). */
+/* WRITE SAME(16) without UNMAP: LBPWS, or REPORT SUPPORTED OPERATION CODES. */
+static bool probe_ws16(struct svm_ep_iscsi *e)
+{
+	return e->info.lbpws || rsoc(e, SCSI_OPCODE_WRITE_SAME16, -1) == 1;
+}
+
+/*
+ * GET LBA STATUS works: tried unless REPORT SUPPORTED OPERATION CODES says
+ * it is not there (LIO: which also logs every one it refuses).
+ */
 static bool probe_lba_status(struct svm_ep_iscsi *e)
 {
-	if (!e->info.lbpme)
+	if (!e->info.lbpme ||
+	    !rsoc(e, SCSI_OPCODE_SERVICE_ACTION_IN, SCSI_GET_LBA_STATUS))
 		return false;
 	return !run(e, e->wire_lun, scsi_cdb_get_lba_status(0, 24),
 		    "GET LBA STATUS", NULL, 0, NULL, NULL);
@@ -1564,7 +1595,9 @@ static int iscsi_extent(struct svm_ep *ep, uint64_t off, uint64_t len,
 			      (unsigned long long)off);
 	gls = decode(c, 8);
 	for (uint32_t i = 0; gls && i < gls->num_descriptors; i++) {
-		const struct scsi_lba_status_descriptor *d = &gls->descriptors[i];
+		const struct scsi_lba_status_descriptor *d;
+
+		d = &gls->descriptors[i];
 
 		if (d->lba > lba || lba - d->lba >= d->num_blocks)
 			continue;
@@ -1589,7 +1622,8 @@ static int iscsi_flush(struct svm_ep *ep)
 		ret = run(e, e->wire_lun,
 			  scsi_cdb_synchronizecache16(0, 0, 0, 0),
 			  "SYNCHRONIZE CACHE(16)", NULL, 0, NULL, &s);
-		if (!ret || s.key != SCSI_SENSE_ILLEGAL_REQUEST || s.asc != 0x20)
+		if (!ret || s.key != SCSI_SENSE_ILLEGAL_REQUEST ||
+		    s.asc != 0x20)
 			return ret;
 		e->can_sync16 = false;
 	}
@@ -1718,7 +1752,7 @@ static struct svm_ep_iscsi *ep_new(const struct svm_url *u, unsigned int flags,
 	e->lun = u->lun;
 	e->wire_lun = u->lun < 256 ? (int)u->lun : (int)(0x4000 | u->lun);
 	svm_set_err(e->portal, sizeof(e->portal), u->ipv6 ? "[%s]:%u" : "%s:%u",
-		 u->host, u->port ? u->port : ISCSI_PORT);
+		    u->host, u->port ? u->port : ISCSI_PORT);
 	svm_set_err(e->iqn, sizeof(e->iqn), "%s", u->iqn);
 	svm_set_err(e->user, sizeof(e->user), "%s", u->user);
 	svm_set_err(e->password, sizeof(e->password), "%s", u->password);
@@ -1729,14 +1763,112 @@ static struct svm_ep_iscsi *ep_new(const struct svm_url *u, unsigned int flags,
 	return e;
 }
 
+/* A SendTargets discovery: does the portal have the target? */
+struct disc {
+	const char *iqn;
+	bool done, listed, found;
+	char have[128];
+};
+
+static void disc_list_cb(struct iscsi_context *iscsi, int status, void *data,
+			 void *priv)
+{
+	struct iscsi_discovery_address *a = data;
+	struct disc *d = priv;
+	size_t o = 0;
+
+	(void)iscsi;
+	d->done = true;
+	if (status != SCSI_STATUS_GOOD)
+		return;
+	d->listed = true;
+	for (; a; a = a->next) {
+		if (!a->target_name)
+			continue;
+		d->found = d->found || !strcmp(a->target_name, d->iqn);
+		if (o + strlen(a->target_name) + 6 < sizeof(d->have))
+			o += snprintf(d->have + o, sizeof(d->have) - o, "%s%s",
+				      o ? " " : "", a->target_name);
+		else if (o + 4 < sizeof(d->have))
+			o += snprintf(d->have + o, sizeof(d->have) - o, "...");
+	}
+}
+
+static void disc_login_cb(struct iscsi_context *iscsi, int status, void *data,
+			  void *priv)
+{
+	struct disc *d = priv;
+
+	(void)data;
+	if (status != SCSI_STATUS_GOOD ||
+	    iscsi_discovery_async(iscsi, disc_list_cb, d))
+		d->done = true;
+}
+
+static void disc_connect_cb(struct iscsi_context *iscsi, int status,
+			    void *data, void *priv)
+{
+	struct disc *d = priv;
+
+	(void)data;
+	if (status != SCSI_STATUS_GOOD ||
+	    iscsi_login_async(iscsi, disc_login_cb, d))
+		d->done = true;
+}
+
+/* 0 with d filled, -1 when the portal did not list its targets in time. */
+static int discover(struct svm_ep_iscsi *e, struct disc *d)
+{
+	double end = now() + e->ep.timeout_ms / 1000.0;
+	struct iscsi_context *i = iscsi_create_context(e->initiator);
+	int ret = -1;
+
+	if (!i)
+		return -1;
+	if (iscsi_set_session_type(i, ISCSI_SESSION_DISCOVERY) ||
+	    iscsi_set_header_digest(i, ISCSI_HEADER_DIGEST_NONE_CRC32C) ||
+	    (e->user[0] &&
+	     iscsi_set_initiator_username_pwd(i, e->user, e->password)))
+		goto out;
+	iscsi_set_noautoreconnect(i, 1);
+	if (iscsi_connect_async(i, e->portal, disc_connect_cb, d))
+		goto out;
+	while (!d->done && now() < end) {
+		struct pollfd p = { .fd = iscsi_get_fd(i) };
+
+		p.events = (short)iscsi_which_events(i);
+		if (p.fd < 0 || !p.events)
+			p.fd = -1;
+		if (poll(&p, p.fd >= 0 ? 1 : 0, SVM_EP_TICK_MS) <= 0)
+			p.revents = 0;
+		if (lib_service(i, p.fd >= 0 ? p.revents : 0) < 0)
+			break;
+	}
+	ret = d->listed ? 0 : -1;
+out:
+	iscsi_destroy_context(i);	/* may call back: d is still there */
+	return ret;
+}
+
 /* The first connect and login: its failure is the open's. */
 static int connect_first(struct svm_ep_iscsi *e)
 {
+	struct disc d = { .iqn = e->iqn };
+
 	sess_start(e);
 	while (e->state == SVM_ISCSI_CONNECTING)
 		pump(e, SVM_EP_TICK_MS);
 	if (e->state == SVM_ISCSI_READY)
 		return 0;
+	/*
+	 * LIO answers an unknown target name with "service unavailable"
+	 * (0x0301), not "not found": ask the portal what it has.
+	 */
+	if (e->conn_login >> 8 == 3 && !discover(e, &d) && !d.found)
+		return svm_ep_fail(&e->ep, -ENOENT,
+				   "target %s not found on %s (it has: %s)",
+				   e->iqn, e->portal,
+				   d.have[0] ? d.have : "none");
 	return svm_ep_fail(&e->ep, e->conn_err ? e->conn_err : -EIO, "%s",
 			   e->conn_why);
 }

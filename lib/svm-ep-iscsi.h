@@ -80,6 +80,7 @@ struct svm_ep_iscsi {
 	unsigned int redirects;		/* login redirections followed */
 	char conn_lib[256];		/* libiscsi's words for a failed login */
 	int conn_err;			/* the last failed attempt: -errno */
+	int conn_login;			/* ... its login status, or -1 */
 	char conn_why[256];		/* ... in words */
 	bool conn_lost;			/* libiscsi cancelled commands */
 	char down_why[256];		/* why there is no session */

@@ -589,7 +589,7 @@ void svm_scsi_sg_init(struct svm_scsi_sg *sg, int fd)
 	}
 }
 
-/* --- Over any transport ---------------------------------------------------- */
+/* --- Over any transport ------------------------------------------------ */
 
 /*
  * d->cmd, retried a few times on UNIT ATTENTION: a unit attention (e.g.
@@ -822,7 +822,7 @@ int svm_xcopy_copy_dev(struct svm_scsi_dev *src_dev,
 	return ret;
 }
 
-/* --- File descriptor wrappers ---------------------------------------------- */
+/* --- File descriptor wrappers ------------------------------------------ */
 
 int svm_xcopy_identify(int fd, struct svm_xcopy_id *id,
 		       char *err, size_t errlen)
