@@ -84,9 +84,6 @@ static int copy_pair(struct svm_copy *c, struct svm_pair *p)
 	uint64_t dend = p->ext.dst.offset + p->ext.dst.length;
 	int ret;
 
-	ret = allocate_dst(c, p);
-	if (ret)
-		return ret;
 	/*
 	 * A file destination ends at least at its extent's end, and gets
 	 * that size before the copy: O_DIRECT writes that extend a file are
@@ -100,6 +97,10 @@ static int copy_pair(struct svm_copy *c, struct svm_pair *p)
 			return svm_copy_fail(c, ret, pos, "%s: %s", p->ext.dst.path,
 					     p->dst->msg);
 	}
+	/* after the sizing, which tells where the file reads zeros from */
+	ret = allocate_dst(c, p);
+	if (ret)
+		return ret;
 	unmap_dst_upfront(c, p);
 	/*
 	 * A cold copy from a loop device over a file: the source's

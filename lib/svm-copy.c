@@ -718,6 +718,11 @@ static int open_pair(struct svm_copy *c, struct svm_pair *p, struct stat *sst,
 		return seterr(err, errlen, "%s", why), ret;
 	p->sf = svm_ep_file(p->src);
 	p->df = svm_ep_file(p->dst);
+	/* a remote end is named as its endpoint names it: no password */
+	if (!p->sf)
+		p->ext.src.path = p->src->name;
+	if (!p->df)
+		p->ext.dst.path = p->dst->name;
 	if (p->sf)
 		*sst = p->sf->st;
 	if (p->df)

@@ -219,7 +219,7 @@ struct svm_copy_result {
 					 * for a cancel, of the first byte not
 					 * done (all of the failing pair before
 					 * it is on the destination) */
-	char message[256];		/* the failure, in words */
+	char message[512];		/* the failure, in words */
 	/* why the mode's first backend handed ranges on to the next ("" if it
 	 * never did), e.g. "xcopy: both ends must be SCSI disks" */
 	char fallback[160];

@@ -318,6 +318,13 @@ static int file_space(struct svm_ep *ep, uint64_t *total, uint64_t *avail)
 	return 0;
 }
 
+static int file_remove(struct svm_ep *ep)
+{
+	if (unlink(F(ep)->path))
+		return svm_ep_fail(ep, -errno, "removing: %s", strerror(errno));
+	return 0;
+}
+
 static int file_poll_fd(struct svm_ep *ep, short *events)
 {
 	(void)ep;
@@ -358,6 +365,7 @@ static const struct svm_ep_ops file_ops = {
 	.poll_fd = file_poll_fd,
 	.service = file_service,
 	.close = file_close,
+	.remove = file_remove,
 };
 
 static const struct svm_ep_ops block_ops = {

@@ -38,54 +38,14 @@
 #include <json-c/json.h>
 
 #include "svm-dm.h"
+#include "svm-ep.h"
 #include "svm-vmdk.h"
 #include "svmotion.h"
 
 #define REGION_SECTORS	8192		/* 4 MiB regions in the svmotion table */
 #define SPLIT_ALIGN	(1ULL << 20)	/* split sizes are rounded to 1 MiB */
-#define MAX_DS		16
 #define HOST_MAX	2		/* vSphere: 2 Storage vMotions per host */
 #define DS_MAX		8		/* ... and 8 per datastore */
-
-/* A datastore and how much of a disk goes there (0: its share of the rest). */
-struct ds_part {
-	char *path;
-	uint64_t size;
-	bool blk;
-};
-
-struct job {
-	const char *arg;		/* DISK as given */
-	struct svm_state *st;		/* hot: the attached disk */
-	struct svm_disk *disk;		/* the parsed disk (descriptor to rewrite) */
-	int lockfd;
-	struct ds_part ds[MAX_DS];
-	size_t nds;
-	struct svm_ext *dst;		/* destination extents (files / devices) */
-	size_t nr_dst;
-	struct svm_ext *src;		/* source extents (st->src, or the disk's) */
-	size_t nr_src;
-	uint64_t size;
-	char name[SVM_NAME_MAX + 1];
-	enum svm_copy_format fmt;	/* what the mover is asked for */
-	bool sparse_src;
-	char *new_path;			/* the disk's path after the move */
-	bool switched;
-	uint64_t need[MAX_DS];		/* bytes each destination needs */
-};
-
-struct opts {
-	const char *to;
-	const char *place[64];
-	size_t nplace;
-	const char *format;
-	enum svm_copy_mode mover;
-	uint64_t rate;
-	const char *handoff;
-	bool delete_source;
-	bool no_wait;
-	int progress;		/* -1 default (bar on a terminal), 0 none, 1 lines, 2 bar */
-};
 
 static volatile sig_atomic_t g_abort;
 static struct svm_copy *volatile g_copy;
@@ -146,44 +106,64 @@ static json_object *event(const char *name)
 
 /* ---- planning ------------------------------------------------------------------ */
 
-/* "DS[:SIZE][,DS[:SIZE]...]" into parts. */
-static int parse_ds_list(const char *spec, struct ds_part *ds, size_t *n)
+/*
+ * "DS[:SIZE][,DS[:SIZE]...]" into parts: 0, -EINVAL (usage), -EPERM
+ * (refused: a URL datastore for migrate).
+ */
+static int parse_ds_list(const char *spec, struct ds_part *ds, size_t *n,
+			 bool cold)
 {
 	char *copy = strdup(spec), *save = NULL, *tok;
 	size_t k = 0;
+	int ret;
 
 	if (!copy)
 		return -ENOMEM;
 	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		char *colon = strrchr(tok, ':');
+		char *colon = ds_size_colon(tok), shown[512];
 		uint64_t sz = 0;
 
 		if (k == MAX_DS) {
 			msg("at most %d datastores per disk", MAX_DS);
+			*n = k;
 			free(copy);
 			return -EINVAL;
 		}
 		if (colon && !parse_size(colon + 1, &sz)) {
 			if (!sz) {
-				msg("datastore %s: size 0", tok);
+				msg("datastore %s: size 0", url_show(tok, shown, sizeof(shown)));
+				*n = k;
 				free(copy);
 				return -EINVAL;
 			}
 			*colon = 0;
 		} else if (colon) {
-			msg("datastore %s: '%s' is not a size (e.g. 512M, 4G)", tok,
-			    colon + 1);
+			msg("datastore %s: '%s' is not a size (e.g. 512M, 4G)%s",
+			    url_show(tok, shown, sizeof(shown)), colon + 1,
+			    svm_ep_is_url(tok) ? "; after a URL, :SIZE comes last (nfs://SERVER/EXPORT/DIR?version=4:4G)" : "");
+			*n = k;
 			free(copy);
 			return -EINVAL;
 		}
 		if (!*tok) {
-			msg("empty datastore in '%s'", spec);
+			msg("empty datastore in '%s'", url_show(spec, shown, sizeof(shown)));
+			*n = k;
 			free(copy);
 			return -EINVAL;
 		}
+		memset(&ds[k], 0, sizeof(ds[k]));
 		ds[k].path = strdup(tok);
 		ds[k].size = sz;
+		ds[k].avail = UINT64_MAX;
 		k++;
+		if (svm_ep_is_url(tok)) {
+			ret = remote_ds_parse(&ds[k - 1], cold);
+			if (ret) {
+				*n = k;
+				free(copy);
+				return ret;
+			}
+		}
 	}
 	free(copy);
 	if (!k) {
@@ -248,35 +228,41 @@ static int plan(struct job *j, const struct opts *o)
 {
 	uint64_t rest, given = 0, off = 0, alloc = 0;
 	size_t i, k, nfree = 0;
-	const char *base;
+	char shown[512];
 
 	for (i = 0; i < j->nr_src; i++)
-		alloc += allocated(j->src[i].file, j->src[i].offset,
+		alloc += svm_ep_is_url(j->src[i].file) ? j->src[i].length :
+			 allocated(j->src[i].file, j->src[i].offset,
 				   j->src[i].length);
 	j->sparse_src = alloc < j->size;
 	for (k = 0; k < j->nds; k++) {
 		struct stat sb;
 		char real[PATH_MAX];
 
-		if (stat(j->ds[k].path, &sb)) {
+		if (j->ds[k].kind == DS_NFS || j->ds[k].kind == DS_LUN) {
+			j->remote = true;
+			snprintf(real, sizeof(real), "%s",
+				 url_show(j->ds[k].path, shown, sizeof(shown)));
+		} else if (stat(j->ds[k].path, &sb)) {
 			msg("datastore %s: %s", j->ds[k].path, strerror(errno));
 			return -1;
-		}
-		if (!realpath(j->ds[k].path, real)) {
+		} else if (!realpath(j->ds[k].path, real)) {
 			msg("datastore %s: %s", j->ds[k].path, strerror(errno));
 			return -1;
-		}
-		free(j->ds[k].path);
-		j->ds[k].path = strdup(real);
-		if (S_ISBLK(sb.st_mode)) {
-			j->ds[k].blk = true;
-		} else if (!S_ISDIR(sb.st_mode)) {
-			msg("datastore %s is neither a directory nor a block device",
-			    real);
-			return -1;
-		} else if (access(real, W_OK | X_OK)) {
-			msg("datastore %s is not writable: %s", real, strerror(errno));
-			return -1;
+		} else {
+			free(j->ds[k].path);
+			j->ds[k].path = strdup(real);
+			if (S_ISBLK(sb.st_mode)) {
+				j->ds[k].blk = true;
+				j->ds[k].kind = DS_BLK;
+			} else if (!S_ISDIR(sb.st_mode)) {
+				msg("datastore %s is neither a directory nor a block device",
+				    real);
+				return -1;
+			} else if (access(real, W_OK | X_OK)) {
+				msg("datastore %s is not writable: %s", real, strerror(errno));
+				return -1;
+			}
 		}
 		if (j->ds[k].size % 512) {
 			msg("datastore %s: size %llu is not a multiple of 512", real,
@@ -287,6 +273,8 @@ static int plan(struct job *j, const struct opts *o)
 		if (!j->ds[k].size)
 			nfree++;
 	}
+	for (i = 0; i < j->nr_src; i++)
+		j->remote |= svm_ep_is_url(j->src[i].file);
 	if (!nfree && given != j->size) {
 		/* every size given: the last datastore takes the rest */
 		given -= j->ds[j->nds - 1].size;
@@ -303,9 +291,10 @@ static int plan(struct job *j, const struct opts *o)
 	j->dst = calloc(j->nds, sizeof(*j->dst));
 	if (!j->dst)
 		return -1;
+	j->nr_dst = j->nds;
 	for (k = 0; k < j->nds; k++) {
 		uint64_t len = j->ds[k].size;
-		char path[PATH_MAX];
+		char path[PATH_MAX], fname[PATH_MAX];
 
 		if (!len) {
 			nfree--;
@@ -315,31 +304,27 @@ static int plan(struct job *j, const struct opts *o)
 			rest -= len;
 		}
 		if (!len) {
-			msg("%s: datastore %s would get nothing", j->name, j->ds[k].path);
+			msg("%s: datastore %s would get nothing", j->name,
+			    url_show(j->ds[k].path, shown, sizeof(shown)));
 			return -1;
 		}
-		if (j->ds[k].blk) {
+		if (j->nds == 1 && j->raw_name)
+			snprintf(fname, sizeof(fname), "%s", j->raw_name);
+		else if (j->nds == 1)
+			snprintf(fname, sizeof(fname), "%s-flat.vmdk", j->name);
+		else
+			snprintf(fname, sizeof(fname), "%s-s%03zu-flat.vmdk",
+				 j->name, k + 1);
+		if (j->ds[k].blk)
 			snprintf(path, sizeof(path), "%s", j->ds[k].path);
-		} else if (j->nds == 1) {
-			if (j->disk && !j->disk->is_descriptor) {
-				base = strrchr(j->disk->path, '/');
-				snprintf(path, sizeof(path), "%s/%s", j->ds[k].path,
-					 base ? base + 1 : j->disk->path);
-			} else {
-				snprintf(path, sizeof(path), "%s/%s-flat.vmdk",
-					 j->ds[k].path, j->name);
-			}
-		} else {
-			snprintf(path, sizeof(path), "%s/%s-s%03zu-flat.vmdk",
-				 j->ds[k].path, j->name, k + 1);
-		}
+		else if (ds_join(&j->ds[k], fname, path, sizeof(path)))
+			return -1;
 		j->dst[k].file = strdup(path);
 		j->dst[k].offset = 0;
 		j->dst[k].length = len;
 		j->dst[k].created = !j->ds[k].blk;
 		off += len;
 	}
-	j->nr_dst = j->nds;
 	if (off != j->size) {
 		msg("%s: internal error: planned %llu of %llu bytes", j->name,
 		    (unsigned long long)off, (unsigned long long)j->size);
@@ -352,13 +337,17 @@ static int plan(struct job *j, const struct opts *o)
 		for (i = 0; i < j->nr_src; i++) {
 			char rs[PATH_MAX];
 
-			if (realpath(j->src[i].file, rs) && !strcmp(rs, d->file)) {
+			if (!strcmp(j->src[i].file, d->file) ||
+			    (realpath(j->src[i].file, rs) && !strcmp(rs, d->file))) {
 				msg("%s: destination %s is the source itself", j->name,
-				    d->file);
+				    url_show(d->file, shown, sizeof(shown)));
 				return -1;
 			}
 		}
-		if (j->ds[k].blk) {
+		if (j->ds[k].kind == DS_NFS || j->ds[k].kind == DS_LUN) {
+			if (remote_check_dst(j, k, o))
+				return -1;
+		} else if (j->ds[k].blk) {
 			uint64_t sz = blkdev_size(d->file);
 			int fd;
 
@@ -375,10 +364,15 @@ static int plan(struct job *j, const struct opts *o)
 				return -1;
 			}
 			close(fd);
+			if (!j->st && remote_check_dst(j, k, o))
+				return -1;
 		} else if (!access(d->file, F_OK)) {
-			msg("%s: destination %s exists already: move it away or choose another datastore",
-			    j->name, d->file);
-			return -1;
+			if (j->st || !o->force) {
+				msg("%s: destination %s exists already: move it away or choose another datastore%s",
+				    j->name, d->file, j->st ? "" : " (--force overwrites it)");
+				return -1;
+			}
+			j->replace[k] = true;
 		}
 		if (j->st) {
 			char dev[PATH_MAX];
@@ -407,18 +401,27 @@ static int plan(struct job *j, const struct opts *o)
 		need = !strcmp(f, "thin") || (!strcmp(f, "same") && j->sparse_src) ?
 		       share : j->dst[k].length;
 		j->need[k] = need;
-		if (statvfs(j->ds[k].path, &sv))
+		if (j->ds[k].kind == DS_NFS) {
+			if (j->ds[k].avail == UINT64_MAX)
+				continue;
+			avail = j->ds[k].avail;
+		} else if (statvfs(j->ds[k].path, &sv)) {
 			continue;
-		avail = (uint64_t)sv.f_bavail * sv.f_frsize;
+		} else {
+			avail = (uint64_t)sv.f_bavail * sv.f_frsize;
+		}
 		if (need > avail) {
 			char a[32], b[32];
 
 			msg("%s: datastore %s has %s free, %s needed for format %s",
-			    j->name, j->ds[k].path, fmt_size(avail, a, sizeof(a)),
+			    j->name, url_show(j->ds[k].path, shown, sizeof(shown)),
+			    fmt_size(avail, a, sizeof(a)),
 			    fmt_size(need, b, sizeof(b)), f);
 			return -1;
 		}
 	}
+	if (j->remote && remote_plan_desc(j, o))
+		return -1;
 	return 0;
 }
 
@@ -443,18 +446,26 @@ static int check_jobs(struct job *jobs, size_t n)
 						first = false;
 						break;
 					}
-			if (!first || statvfs(ds, &sv))
+			if (!first)
 				continue;
+			if (jobs[a].ds[x].kind == DS_NFS) {
+				if (jobs[a].ds[x].avail == UINT64_MAX)
+					continue;
+				avail = jobs[a].ds[x].avail;
+			} else if (statvfs(ds, &sv)) {
+				continue;
+			} else {
+				avail = (uint64_t)sv.f_bavail * sv.f_frsize;
+			}
 			for (b = 0; b < n; b++)
 				for (y = 0; y < jobs[b].nds; y++)
 					if (!strcmp(jobs[b].ds[y].path, ds))
 						total += jobs[b].need[y];
-			avail = (uint64_t)sv.f_bavail * sv.f_frsize;
 			if (total > avail) {
-				char t1[32], t2[32];
+				char t1[32], t2[32], sh[512];
 
 				msg("datastore %s has %s free, %s needed by the disks of this command together",
-				    ds, fmt_size(avail, t1, sizeof(t1)),
+				    url_show(ds, sh, sizeof(sh)), fmt_size(avail, t1, sizeof(t1)),
 				    fmt_size(total, t2, sizeof(t2)));
 				return -1;
 			}
@@ -468,9 +479,11 @@ static int check_jobs(struct job *jobs, size_t n)
 					if (a == b && x == y)
 						continue;
 					if (!strcmp(jobs[a].dst[x].file, jobs[b].dst[y].file)) {
+						char sh[512];
+
 						msg("%s and %s would both go to %s",
 						    jobs[a].name, jobs[b].name,
-						    jobs[a].dst[x].file);
+						    url_show(jobs[a].dst[x].file, sh, sizeof(sh)));
 						return -1;
 					}
 				}
@@ -490,12 +503,12 @@ static void remove_created(struct svm_ext *d, size_t n)
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		if (d[i].created && d[i].file)
+		if (d[i].created && d[i].file && !svm_ep_is_url(d[i].file))
 			unlink(d[i].file);
 }
 
 /* Create job j's destination files (thin: sparse; thick: allocated). */
-static int create_dst(struct job *j)
+static int create_dst(struct job *j, const struct opts *o)
 {
 	bool thick = j->fmt == SVM_FORMAT_THICK_LAZY ||
 		     j->fmt == SVM_FORMAT_THICK_EAGER;
@@ -507,12 +520,23 @@ static int create_dst(struct job *j)
 
 		if (!d->created)
 			continue;
+		if (svm_ep_is_url(d->file)) {
+			if (remote_create(j, k, o))
+				goto fail;
+			continue;
+		}
+		if (j->replace[k] && unlink(d->file) && errno != ENOENT) {
+			msg("replacing %s: %s", d->file, strerror(errno));
+			d->created = false;
+			goto fail;
+		}
 		fd = open(d->file, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 		if (fd < 0) {
 			msg("creating %s: %s", d->file, strerror(errno));
 			d->created = false;
 			goto fail;
 		}
+		d->made = true;
 		if (ftruncate(fd, d->length) ||
 		    (thick && fallocate(fd, 0, 0, d->length) && errno != EOPNOTSUPP)) {
 			msg("creating %s (%llu bytes): %s%s", d->file,
@@ -747,21 +771,26 @@ static void usage_migrate(FILE *f, bool cold)
 		"usage: svmotion %s DISK... --to DATASTORE[:SIZE][,DATASTORE[:SIZE]...]\n"
 		"         [--place DISK=DATASTORE[:SIZE][,...]]... [--format thin|thick-lazy|thick-eager|same]\n"
 		"         [--mover auto|xcopy|fast|buffered] [--rate BYTES/s]%s\n"
-		"         [--delete-source] [--no-wait] [--progress bar|lines|none] [--json]\n"
+		"         [--delete-source] [--no-wait] [--progress bar|lines|none] [--json]%s\n"
 		"\n",
-		cold ? "cold" : "migrate", cold ? "" : " [--handoff none|qmp:SOCKET|exec:COMMAND]");
-	if (cold)
+		cold ? "cold" : "migrate", cold ? "" : " [--handoff none|qmp:SOCKET|exec:COMMAND]",
+		cold ? "\n         [--force] [--timeout SECONDS]" : "");
+	if (cold) {
 		fprintf(f,
 			"Copy powered-off disks (not attached) to other datastores: the mover\n"
 			"alone, same formats and splitting as migrate. DISK is a VMDK descriptor\n"
-			"or a raw image.\n\n");
-	else
+			"or a raw image (a path or nfs://...), a block device, or an iSCSI LUN\n"
+			"(iscsi://..., a raw disk of the LUN's size, named IQNTAIL-lunN).\n"
+			"\n");
+		remote_usage(f);
+	} else {
 		fprintf(f,
 			"Move attached, running disks to other datastores with no interruption:\n"
 			"the disk's table becomes dm-svmotion (guest writes go to both sides as\n"
 			"regions are copied), the mover copies region by region, and every disk\n"
 			"of the command switches to its destination in one short pause of the\n"
 			"hypervisor, whose length (the stun time) is reported.\n\n");
+	}
 	fprintf(f,
 		"  --to DS[:SIZE],...  destination datastores: directories (local, NFS) or\n"
 		"                      block devices. Several split the disk: SIZE bytes\n"
@@ -781,26 +810,35 @@ static void usage_migrate(FILE *f, bool cold)
 			"                      (default), qmp:SOCKET (QEMU: stop, then cont),\n"
 			"                      exec:COMMAND (runs 'COMMAND pause' and 'COMMAND resume').\n");
 	fprintf(f,
-		"  --delete-source     remove the source extent files once switched.\n"
+		"  --delete-source     remove the source extent files once %s.\n"
 		"  --no-wait           fail instead of waiting when %d migrations run on this\n"
 		"                      host or %d on a datastore.\n"
 		"  --progress P        bar (default on a terminal: rate and ETA), lines (one\n"
 		"                      line per 10%%, the default otherwise) or none.\n"
 		"  --json              one JSON object per line on stdout (progress, copied,\n"
 		"                      switchover with stun_ms, done, message, error).\n"
+		"%s"
 		"\n"
 		"Before changing anything, svmotion checks the datastores (reachable,\n"
 		"writable, room for the format), the block sizes, that the destination\n"
 		"extents don't exist%s. Destination files are\n"
 		"<DS>/<name>-flat.vmdk (<name>-sNNN-flat.vmdk when split; a raw image keeps\n"
 		"its file name); the descriptor is rewritten in place, atomically.\n"
+		"%s"
 		"\n"
-		"Exit status: 0 done; 1 failed, rolled back to the source; 2 usage; 3 refused\n"
-		"before any change; 4 aborted (svmotion abort, SIGINT/SIGTERM), rolled back;\n"
-		"5 failed and could not roll back (see the message); 6 switched over but the\n"
-		"hypervisor did not resume.\n",
-		HOST_MAX, DS_MAX, cold ? " and the disk is not attached" :
-		", the disk is attached and not migrating already");
+		"Exit status: 0 done; 1 failed, rolled back to the source; 2 usage (also a\n"
+		"malformed URL); 3 refused before any change (also an unreachable server,\n"
+		"a missing export, file or LUN); 4 aborted (svmotion abort, SIGINT/SIGTERM),\n"
+		"rolled back; 5 failed and could not roll back (see the message); 6 switched\n"
+		"over but the hypervisor did not resume.\n",
+		cold ? "copied" : "switched", HOST_MAX, DS_MAX,
+		cold ? "  --force             overwrite a destination file that exists, or a block\n"
+		       "                      device or LUN whose first MiB is not all zeros.\n"
+		       "  --timeout SECONDS   bound on connecting to a server and on each remote\n"
+		       "                      request (default 30).\n" : "",
+		cold ? " and the disk is not attached" :
+		", the disk is attached and not migrating already",
+		cold ? remote_usage_note : remote_usage_live);
 }
 
 static enum svm_copy_format fmt_for(const char *f, bool sparse, bool hot)
@@ -831,6 +869,8 @@ static int parse_opts(int argc, char **argv, struct opts *o, bool cold,
 		{ "no-wait", no_argument, NULL, 'n' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "progress", required_argument, NULL, 'P' },
+		{ "force", no_argument, NULL, 'F' },
+		{ "timeout", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -886,6 +926,29 @@ static int parse_opts(int argc, char **argv, struct opts *o, bool cold,
 			break;
 		case 'd':
 			o->delete_source = true;
+			break;
+		case 'F':
+		case 'T':
+			if (!cold) {
+				msg("--%s is for svmotion cold", c == 'F' ? "force" : "timeout");
+				return EX_USAGE;
+			}
+			if (c == 'F') {
+				o->force = true;
+				break;
+			}
+			{
+				char *end;
+				long v;
+
+				errno = 0;
+				v = strtol(optarg, &end, 10);
+				if (errno || end == optarg || *end || v < 1 || v > 3600) {
+					msg("--timeout %s: a number of seconds, 1 to 3600", optarg);
+					return EX_USAGE;
+				}
+				o->timeout_ms = (int)v * 1000;
+			}
 			break;
 		case 'n':
 			o->no_wait = true;
@@ -999,20 +1062,27 @@ static void jobs_free(struct job *jobs, size_t n)
 		svm_disk_free(j->disk);
 		svm_ext_free(j->dst, j->nr_dst);
 		free(j->new_path);
+		free(j->raw_name);
+		free(j->src_text);
+		free(j->desc_out);
 	}
 	free(jobs);
 }
 
 /* Rewrite the disk's descriptor to point at its new extents (or, for a raw
  * disk moved to one file, nothing to write: the new path is the disk). */
-static int rewrite_disk(struct job *j)
+static int rewrite_disk(struct job *j, const struct opts *o)
 {
 	struct svm_disk_extent *e;
 	char err[512];
 	size_t k;
 	int ret;
 
-	if (!j->disk->is_descriptor && j->nr_dst == 1 && !j->ds[0].blk) {
+	if (j->remote)
+		return remote_finish(j, o);
+	/* a raw disk moved whole: the new file is the disk (cold: the new
+	 * device too; a hot move to a device gets a descriptor below) */
+	if (!j->disk->is_descriptor && j->nr_dst == 1 && (!j->ds[0].blk || !j->st)) {
 		j->new_path = strdup(j->dst[0].file);
 		return 0;
 	}
@@ -1063,9 +1133,14 @@ static int rewrite_disk(struct job *j)
 	return ret;
 }
 
-static void delete_source(struct job *j)
+static void delete_source(struct job *j, const struct opts *o)
 {
 	size_t i;
+
+	if (j->remote) {
+		remote_delete_source(j, o);
+		return;
+	}
 
 	for (i = 0; i < j->nr_src; i++) {
 		struct stat sb;
@@ -1087,9 +1162,15 @@ static int prepare(struct job *jobs, size_t nd, const char **disks,
 	size_t i, k;
 	int ret;
 
+	if (!cold) {
+		ret = remote_refuse_live(o);
+		if (ret)
+			return ret;
+	}
 	for (i = 0; i < nd; i++) {
 		struct job *j = &jobs[i];
 		const char *spec;
+		bool urls = false;
 
 		j->arg = disks[i];
 		if (!cold) {
@@ -1122,6 +1203,10 @@ static int prepare(struct job *jobs, size_t nd, const char **disks,
 				    (unsigned long long)j->size);
 				return -1;
 			}
+		} else if (svm_ep_is_url(disks[i])) {
+			ret = remote_open_disk(j, o);
+			if (ret)
+				return ret;
 		} else {
 			struct svm_state *st = NULL;
 
@@ -1131,7 +1216,15 @@ static int prepare(struct job *jobs, size_t nd, const char **disks,
 				state_free(st);
 				return -1;
 			}
-			ret = svm_disk_open(disks[i], &j->disk, err, sizeof(err));
+			/* extents named by URL (written by a cold copy) are checked
+			 * by remote.c, the others as svm_disk_open() does */
+			ret = svm_disk_open_flags(disks[i], SVM_DISK_NO_CHECK, &j->disk,
+						  err, sizeof(err));
+			for (k = 0; !ret && k < j->disk->nr_extents; k++)
+				urls |= j->disk->extents[k].file_as_written &&
+					svm_ep_is_url(j->disk->extents[k].file_as_written);
+			if (!ret && !urls)
+				ret = svm_disk_check(j->disk, err, sizeof(err));
 			if (ret) {
 				msg("%s", err);
 				return -1;
@@ -1150,12 +1243,27 @@ static int prepare(struct job *jobs, size_t nd, const char **disks,
 			if (!j->src)
 				return -1;
 			for (k = 0; k < j->nr_src; k++) {
-				j->src[k].file = strdup(j->disk->extents[k].file);
-				j->src[k].dev = strdup(j->disk->extents[k].file);
-				j->src[k].offset = j->disk->extents[k].offset;
-				j->src[k].length = j->disk->extents[k].length;
+				const struct svm_disk_extent *e = &j->disk->extents[k];
+				const char *f = e->file_as_written &&
+						svm_ep_is_url(e->file_as_written) ?
+						e->file_as_written : e->file;
+
+				j->src[k].file = strdup(f);
+				j->src[k].dev = strdup(f);
+				j->src[k].offset = e->offset;
+				j->src[k].length = e->length;
 			}
 			j->size = j->disk->size;
+			if (urls) {
+				ret = remote_check_extents(j, o);
+				if (ret)
+					return ret;
+			}
+		}
+		if (j->disk && !j->disk->is_descriptor && !j->raw_name) {
+			const char *b = strrchr(j->disk->path, '/');
+
+			j->raw_name = strdup(b ? b + 1 : j->disk->path);
 		}
 		spec = ds_spec(o, j);
 		if (!spec) {
@@ -1163,11 +1271,17 @@ static int prepare(struct job *jobs, size_t nd, const char **disks,
 			    j->name, j->name);
 			return -2;
 		}
-		if (parse_ds_list(spec, j->ds, &j->nds))
-			return -2;
+		ret = parse_ds_list(spec, j->ds, &j->nds, cold);
+		if (ret)
+			return ret == -EPERM ? -1 : -2;
 		if (plan(j, o))
 			return -1;
 		j->fmt = fmt_for(format_name(o->format), j->sparse_src, !cold);
+		/* NFS (libnfs, no ALLOCATE) allocates only what is written:
+		 * thick-lazy there is thick-eager */
+		for (k = 0; k < j->nds && j->fmt == SVM_FORMAT_THICK_LAZY; k++)
+			if (j->ds[k].kind == DS_NFS)
+				j->fmt = SVM_FORMAT_THICK_EAGER;
 	}
 	if (check_places(o, jobs, nd))
 		return -2;
@@ -1181,7 +1295,7 @@ static int start_job(struct job *j, const struct opts *o)
 	char err[512];
 	int ret;
 
-	if (create_dst(j))
+	if (create_dst(j, o))
 		return -1;
 	if (map_extents(j->dst, j->nr_dst)) {
 		remove_created(j->dst, j->nr_dst);
@@ -1261,6 +1375,7 @@ static int copy_job(struct job *j, const struct opts *o, size_t idx, size_t n,
 	co.progress = progress;
 	co.opaque = &pr;
 	co.dm_name = cold ? NULL : j->st->dm;
+	co.timeout_ms = o->timeout_ms;
 	ret = svm_copy_new(&c, &co, tb.pairs, tb.np, err, sizeof(err));
 	if (ret) {
 		msg("%s: %s", j->name, err);
@@ -1302,10 +1417,12 @@ static int copy_job(struct job *j, const struct opts *o, size_t idx, size_t n,
 	if (!ret && !g_json) {
 		char a[32], b[32];
 
-		info("%s: copied %s, skipped %s (holes, zeros) in %.1f s with mover %s%s",
+		info("%s: copied %s, skipped %s (holes, zeros) in %.1f s with mover %s%s%s%s%s",
 		     j->name, fmt_size(res.bytes_copied, a, sizeof(a)),
 		     fmt_size(res.bytes_skipped, b, sizeof(b)), res.elapsed,
 		     svm_copy_mode_name(res.mode_used),
+		     j->remote && res.backends[0] ? " (" : "",
+		     j->remote ? res.backends : "", j->remote && res.backends[0] ? ")" : "",
 		     res.pairs_via_files ?
 		     ", between the files behind the loop devices" : "");
 	}
@@ -1428,7 +1545,7 @@ static int finish_job(struct job *j)
 	struct svm_state *st = j->st;
 	int ret;
 
-	ret = rewrite_disk(j);
+	ret = rewrite_disk(j, NULL);
 	/* the disk now lives on its destination extents */
 	detach_extents(st->src, st->nr_src);
 	svm_ext_free(st->src, st->nr_src);
@@ -1467,6 +1584,8 @@ static int do_migrate(int argc, char **argv, bool cold)
 	size_t *nold = NULL;
 	double stun = 0, io = 0;
 	int ret, rc = EX_FAILED;
+	size_t undo_from = 0;	/* cold: the jobs to undo on failure */
+	bool undone = false;
 
 	ret = collect(argc, argv, &o, cold, disks, &nd);
 	if (ret)
@@ -1478,6 +1597,8 @@ static int do_migrate(int argc, char **argv, bool cold)
 		return EX_FAILED;
 	ret = prepare(jobs, nd, disks, &o, cold);
 	if (ret) {
+		if (cold)
+			cold_undo(jobs, nd, &o);	/* what the checks made */
 		jobs_free(jobs, nd);
 		return ret == -2 ? EX_USAGE : EX_REFUSED;
 	}
@@ -1491,7 +1612,7 @@ static int do_migrate(int argc, char **argv, bool cold)
 	}
 	for (i = 0; i < nd; i++)
 		for (k = 0; k < jobs[i].nds; k++)
-			if (!jobs[i].ds[k].blk)
+			if (jobs[i].ds[k].kind == DS_DIR)
 				dss[nds++] = jobs[i].ds[k].path;
 	catch_signals();
 	ret = slots_take(dss, nds, HOST_MAX, DS_MAX, o.no_wait, &g_abort, &sl,
@@ -1524,34 +1645,44 @@ static int do_migrate(int argc, char **argv, bool cold)
 		for (i = 0; i < nd; i++) {
 			for (k = 0; k < jobs[i].nr_dst; k++)
 				jobs[i].dst[k].dev = strdup(jobs[i].dst[k].file);
-			if (create_dst(&jobs[i]))
+			if (create_dst(&jobs[i], &o))
 				break;
-			started = i + 1;
+			jobs[i].copying = true;
 			ret = copy_job(&jobs[i], &o, i, nd, true);
 			if (ret)
 				break;
 		}
 		if (i < nd) {
-			for (k = 0; k < started; k++)
-				remove_created(jobs[k].dst, jobs[k].nr_dst);
+			int zeroed = cold_undo(jobs, nd, &o);
+
+			undone = true;
 			rc = g_abort ? EX_ABORTED : EX_FAILED;
-			msg("%s: nothing changed, the destination files were removed",
-			    g_abort ? "aborted" : "failed");
+			if (zeroed)
+				msg("%s: the destination files were removed and the first MiB of each device or LUN written zeroed; the source is unchanged",
+				    g_abort ? "aborted" : "failed");
+			else
+				msg("%s: nothing changed, the destination files were removed",
+				    g_abort ? "aborted" : "failed");
 			goto out;
 		}
 		for (i = 0; i < nd; i++) {
-			if (rewrite_disk(&jobs[i])) {
+			if (rewrite_disk(&jobs[i], &o)) {
+				/* the disks before it are done: they stay */
+				undo_from = i;
+				msg("%s: not moved, its destination files were removed",
+				    jobs[i].name);
 				rc = EX_FAILED;
 				goto out;
 			}
 		}
+		undo_from = nd;
 		for (i = 0; i < nd; i++) {
 			if (o.delete_source) {
 				struct job tmp = jobs[i];
 
 				tmp.src = old[i];
 				tmp.nr_src = nold[i];
-				delete_source(&tmp);
+				delete_source(&tmp, &o);
 			}
 			if (g_json) {
 				json_object *ev = event("done");
@@ -1560,7 +1691,10 @@ static int do_migrate(int argc, char **argv, bool cold)
 				json_object_object_add(ev, "path", json_object_new_string(jobs[i].new_path));
 				emit(ev);
 			} else {
-				info("%s: now at %s", jobs[i].name, jobs[i].new_path);
+				char sh[512];
+
+				info("%s: now at %s", jobs[i].name,
+				     url_show(jobs[i].new_path, sh, sizeof(sh)));
 			}
 		}
 		rc = EX_OK;
@@ -1609,7 +1743,7 @@ static int do_migrate(int argc, char **argv, bool cold)
 
 			tmp.src = old[i];
 			tmp.nr_src = nold[i];
-			delete_source(&tmp);
+			delete_source(&tmp, &o);
 		}
 	}
 	block_signals(false);
@@ -1651,6 +1785,8 @@ roll:
 		msg("%s: every disk is back on its source, destination extents removed",
 		    g_abort ? "aborted" : "failed");
 out:
+	if (cold && rc != EX_OK && !undone && undo_from < nd)
+		cold_undo(jobs + undo_from, nd - undo_from, &o);
 	for (i = 0; old && i < nd; i++)
 		svm_ext_free(old[i], nold[i]);
 	free(old);

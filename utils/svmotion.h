@@ -10,6 +10,8 @@
  *               table, the mover, the switchover, rollback
  *   handoff.c   pausing the hypervisor: none, qmp:SOCKET, exec:COMMAND
  *   slots.c     concurrency limits: per host and per datastore
+ *   remote.c    cold copies with URLs (nfs://, iscsi://): datastore and
+ *               disk URLs, their checks, remote files and descriptors
  */
 #ifndef SVMOTION_H
 #define SVMOTION_H
@@ -18,6 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "svm-copy.h"
 
@@ -61,6 +64,7 @@ struct svm_ext {
 	uint64_t length;	/* bytes */
 	bool created;		/* svmotion created file (a destination) */
 	bool loop;		/* dev is a loop device svmotion set up */
+	bool made;		/* cold: this command made the file (not saved) */
 };
 
 struct svm_mig {
@@ -126,12 +130,131 @@ int cmd_list(int argc, char **argv);
 
 /* ---- migrate.c ---------------------------------------------------------- */
 
+#define MAX_DS		16
+
+enum ds_kind {
+	DS_DIR = 0,		/* a local directory (or an NFS mount) */
+	DS_BLK,			/* a local block device */
+	DS_NFS,			/* nfs://SERVER/EXPORT/DIR: a directory over libnfs */
+	DS_LUN,			/* iscsi://PORTAL/IQN/LUN over libiscsi */
+};
+
+/* A datastore and how much of a disk goes there (0: its share of the rest). */
+struct ds_part {
+	char *path;		/* directory, device or URL, without :SIZE */
+	uint64_t size;
+	bool blk;		/* a device or a LUN: used from offset 0 */
+	enum ds_kind kind;
+	uint64_t avail;		/* DS_NFS: free bytes seen by the checks,
+				 * UINT64_MAX: unknown */
+};
+
+struct svm_disk;
+
+struct job {
+	const char *arg;		/* DISK as given */
+	struct svm_state *st;		/* hot: the attached disk */
+	struct svm_disk *disk;		/* the parsed disk (descriptor to rewrite);
+					 * NULL for a raw disk given as a URL */
+	int lockfd;
+	struct ds_part ds[MAX_DS];
+	size_t nds;
+	struct svm_ext *dst;		/* destination extents (files / devices) */
+	size_t nr_dst;
+	struct svm_ext *src;		/* source extents (st->src, or the disk's) */
+	size_t nr_src;
+	uint64_t size;
+	char name[SVM_NAME_MAX + 1];
+	enum svm_copy_format fmt;	/* what the mover is asked for */
+	bool sparse_src;
+	char *new_path;			/* the disk's path after the move */
+	bool switched;
+	uint64_t need[MAX_DS];		/* bytes each destination needs */
+	/* cold */
+	char *raw_name;			/* a raw source's file name, for its copy */
+	bool remote;			/* a URL among the disk and datastores */
+	bool replace[MAX_DS];		/* --force: an existing file replaced */
+	bool copying;			/* the mover has begun writing */
+	char *src_text;			/* remote: the source descriptor's text */
+	size_t src_len;
+	char *desc_out;			/* remote: the descriptor to write, or NULL */
+	bool desc_replace, desc_made;
+};
+
+struct opts {
+	const char *to;
+	const char *place[64];
+	size_t nplace;
+	const char *format;
+	enum svm_copy_mode mover;
+	uint64_t rate;
+	const char *handoff;
+	bool delete_source;
+	bool no_wait;
+	int progress;		/* -1 default (bar on a terminal), 0 none, 1 lines, 2 bar */
+	bool force;		/* cold: overwrite destinations holding data */
+	int timeout_ms;		/* cold: remote connect and request bound, 0 default */
+};
+
 int cmd_migrate(int argc, char **argv);
 int cmd_cold(int argc, char **argv);
 int cmd_abort(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 /* Roll disk st back to linear(source), remove destinations; 0 or -errno. */
 int rollback(struct svm_state *st, char *err, size_t errlen);
+
+/* ---- remote.c ----------------------------------------------------------- */
+
+/*
+ * In a --to token DS[:SIZE], the ':' that begins SIZE, or NULL. A path:
+ * its last ':'. A URL: its last ':' after the host and port, when what
+ * follows holds no '/' and is empty or begins with a digit (SIZE comes
+ * last, after a ?version=).
+ */
+char *ds_size_colon(char *tok);
+/*
+ * A URL datastore: its kind and syntax (ds->path as given). 0, -EINVAL a
+ * malformed URL (usage), -EPERM refused (migrate: not mounted); message
+ * printed.
+ */
+int remote_ds_parse(struct ds_part *ds, bool cold);
+/*
+ * migrate: a URL datastore in --to or --place refused with the mount or
+ * login that would do: 0 none, -1 refused, -2 a malformed URL (usage).
+ */
+int remote_refuse_live(const struct opts *o);
+/* "scheme://...": the URL without a password, for messages. */
+const char *url_show(const char *spec, char *buf, size_t len);
+/*
+ * cold: open a disk given as a URL (raw NFS file, NFS descriptor, LUN), or
+ * check the URL extents of a local descriptor (j->disk parsed already):
+ * 0, -1 refused, -2 usage (malformed URL); message printed.
+ */
+int remote_open_disk(struct job *j, const struct opts *o);
+int remote_check_extents(struct job *j, const struct opts *o);
+/* A destination in DS ds named fname (a file name, not escaped). */
+int ds_join(const struct ds_part *ds, const char *fname, char *out, size_t len);
+/* cold: check destination k of j (remote kinds; a device's first MiB). */
+int remote_check_dst(struct job *j, size_t k, const struct opts *o);
+/* cold, with j->remote: where the descriptor goes, checked. */
+int remote_plan_desc(struct job *j, const struct opts *o);
+/* Create remote destination k (NFS), replacing it with --force. */
+int remote_create(struct job *j, size_t k, const struct opts *o);
+/* Remove the file spec names (a path or an NFS URL): 0 or -errno. */
+int remote_remove(const char *spec, int timeout_ms, char *err, size_t errlen);
+/* cold, with j->remote: write the descriptor, set j->new_path. */
+int remote_finish(struct job *j, const struct opts *o);
+/* cold, with j->remote: --delete-source. */
+void remote_delete_source(struct job *j, const struct opts *o);
+/*
+ * cold failed or was refused: remove what the command made (files,
+ * remote files, descriptors) and zero the first MiB of the devices and
+ * LUNs it began writing. Returns how many devices were zeroed.
+ */
+int cold_undo(struct job *jobs, size_t n, const struct opts *o);
+/* Help: the URL forms (cold), the notes at the end of cold's and migrate's. */
+void remote_usage(FILE *f);
+extern const char remote_usage_note[], remote_usage_live[];
 
 /* ---- handoff.c ---------------------------------------------------------- */
 

@@ -167,6 +167,9 @@ static void test_io(void)
 	ok(!ret && total > 0 && avail <= total,
 	   "space: %llu of %llu bytes free", (unsigned long long)avail,
 	   (unsigned long long)total);
+	ret = svm_ep_remove(ep);
+	ok(!ret && access(path("io"), F_OK) && errno == ENOENT,
+	   "remove unlinks the file");
 	svm_ep_close(ep);
 }
 
@@ -176,7 +179,7 @@ int main(void)
 		perror("mkdtemp");
 		return 1;
 	}
-	tap_plan(23);
+	tap_plan(24);
 	test_open();
 	test_io();
 	unlink(path("new"));

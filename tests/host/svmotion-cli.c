@@ -390,18 +390,23 @@ static void test_refusals(void)
 static void test_cancel(void)
 {
 	const char *a = cu_path("cna"), *b = cu_path("cnb");
-	char desc[400], cmd[2400], p[400];
+	char desc[400], cmd[3200], p[400];
 	int st;
 
 	sh("mkdir -p '%s' '%s'", a, b);
 	make_disk(a, "vm3", 16 * MiB, false, 11);
 	snprintf(desc, sizeof(desc), "%s/vm3.vmdk", a);
-	/* SIGTERM half a second into a copy limited to 4 MiB/s */
+	/*
+	 * SIGTERM into a copy limited to 4 MiB/s, once it has begun (its
+	 * destination file exists: the handlers are in place; under valgrind
+	 * on a loaded machine that takes more than a second)
+	 */
 	snprintf(cmd, sizeof(cmd),
 		 "SVMOTION_STATE_DIR='%s' %s%s cold '%s' --to '%s' --rate 4M > '%s' 2>&1 & "
-		 "pid=$!; sleep 1; kill -TERM $pid; wait $pid",
+		 "pid=$!; i=0; while [ ! -e '%s/vm3-flat.vmdk' ] && [ $i -lt 300 ]; do "
+		 "sleep 0.1; i=$((i + 1)); done; sleep 0.5; kill -TERM $pid; wait $pid",
 		 state, RUNNING_ON_VALGRIND ? "valgrind -q --error-exitcode=99 " : "",
-		 bin, desc, b, out_path);
+		 bin, desc, b, out_path, b);
 	st = system(cmd);
 	{
 		FILE *f = fopen(out_path, "r");

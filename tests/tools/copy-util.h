@@ -198,7 +198,7 @@ static __attribute__((unused)) int cu_copy(const struct svm_copy_opts *opts,
 		return ret;
 	ret = svm_copy_run(c, res);
 	if (ret)
-		snprintf(err, errlen, "%s", res->message);
+		snprintf(err, errlen, "%.*s", (int)errlen - 1, res->message);
 	svm_copy_free(c);
 	return ret;
 }
