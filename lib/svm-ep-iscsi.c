@@ -81,14 +81,6 @@ struct iscsi_cmd {
 
 static const struct svm_ep_ops iscsi_ops;
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static struct svm_ep_iscsi *E(struct svm_ep *ep)
 {
 	return (struct svm_ep_iscsi *)ep;
@@ -359,7 +351,7 @@ static void io_answered(struct svm_ep_iscsi *e, struct iscsi_cmd *c)
 		svm_set_err(why, sizeof(why), "%zu bytes short", t->residual);
 		err = -EIO;
 	}
-	if (err && retry && c->retries < MAX_RETRIES && now() < c->deadline) {
+	if (err && retry && c->retries < MAX_RETRIES && svm_ep_now() < c->deadline) {
 		c->retries++;
 		scsi_free_scsi_task(c->task);
 		c->task = NULL;
@@ -548,7 +540,7 @@ static int sess_failed(struct svm_ep_iscsi *e, int err)
 	ctx_drop(e);
 	e->conn_err = err;
 	e->state = SVM_ISCSI_DOWN;
-	e->retry_at = now() + RETRY_MS / 1000.0;
+	e->retry_at = svm_ep_now() + RETRY_MS / 1000.0;
 	return err;
 }
 
@@ -615,7 +607,7 @@ static int sess_start(struct svm_ep_iscsi *e)
 	e->conn_lib[0] = 0;
 	e->conn_login = -1;
 	e->redirects = 0;
-	e->connect_deadline = now() + e->ep.timeout_ms / 1000.0;
+	e->connect_deadline = svm_ep_now() + e->ep.timeout_ms / 1000.0;
 	if (iscsi_connect_async(e->iscsi, e->portal, connect_cb, e)) {
 		svm_set_err(e->conn_lib, sizeof(e->conn_lib), "%s",
 			    iscsi_get_error(e->iscsi));
@@ -656,7 +648,7 @@ static void sess_progress(struct svm_ep_iscsi *e, int r)
 		sess_failed(e, conn_reason(e, e->conn_lib));
 		return;
 	}
-	if (now() >= e->connect_deadline) {
+	if (svm_ep_now() >= e->connect_deadline) {
 		svm_set_err(e->conn_why, sizeof(e->conn_why),
 			    "no answer from %s within %d ms (connect and login)",
 			    e->portal, e->ep.timeout_ms);
@@ -676,7 +668,7 @@ static void sess_lost(struct svm_ep_iscsi *e, const char *fmt, ...)
 	ctx_drop(e);
 	e->state = SVM_ISCSI_DOWN;
 	e->conn_why[0] = 0;
-	e->retry_at = now();
+	e->retry_at = svm_ep_now();
 }
 
 /* Why commands wait, for messages. */
@@ -713,7 +705,7 @@ static void cmd_expired(struct svm_ep_iscsi *e, struct iscsi_cmd *c)
  */
 static void expire(struct svm_ep_iscsi *e)
 {
-	double t = now();
+	double t = svm_ep_now();
 	struct iscsi_cmd *c, *next;
 
 	for (c = e->cmds; c; c = c->next)
@@ -802,7 +794,7 @@ static int iscsi_service_op(struct svm_ep *ep, short revents)
 		else if (r < 0 || e->conn_lost)
 			sess_lost(e, "lost connection to %s", e->portal);
 	}
-	if (e->state == SVM_ISCSI_DOWN && e->pending && now() >= e->retry_at)
+	if (e->state == SVM_ISCSI_DOWN && e->pending && svm_ep_now() >= e->retry_at)
 		sess_start(e);
 	expire(e);
 	return 0;
@@ -850,7 +842,7 @@ static int cmd_run(struct svm_ep_iscsi *e, struct iscsi_cmd *c, int timeout_ms)
 	int ret;
 
 	c->timeout_ms = timeout_ms;
-	c->deadline = now() + timeout_ms / 1000.0;
+	c->deadline = svm_ep_now() + timeout_ms / 1000.0;
 	c->finished = false;
 	c->err = 0;
 	ret = cmd_submit(e, c);
@@ -1420,7 +1412,7 @@ static int iscsi_rw(struct svm_ep *ep, struct svm_ep_io *io, bool write)
 	c->lun = e->wire_lun;
 	c->timeout_ms = ep->timeout_ms;
 	c->deadline = io->deadline > 0 ? io->deadline :
-		      now() + ep->timeout_ms / 1000.0;
+		      svm_ep_now() + ep->timeout_ms / 1000.0;
 	ret = cmd_submit(e, c);
 	if (ret)
 		free(c);
@@ -1653,13 +1645,13 @@ static void logout_cb(struct iscsi_context *iscsi, int status, void *data,
 static void sess_logout(struct svm_ep_iscsi *e)
 {
 	int ms = e->ep.timeout_ms < LOGOUT_MS ? e->ep.timeout_ms : LOGOUT_MS;
-	double end = now() + ms / 1000.0;
+	double end = svm_ep_now() + ms / 1000.0;
 	bool done = false;
 
 	if (!e->iscsi || e->state != SVM_ISCSI_READY || e->cmds ||
 	    iscsi_logout_async(e->iscsi, logout_cb, &done))
 		return;
-	while (!done && e->iscsi && now() < end)
+	while (!done && e->iscsi && svm_ep_now() < end)
 		pump(e, 20);
 	ctx_drop(e);	/* before done goes out of scope */
 }
@@ -1819,7 +1811,7 @@ static void disc_connect_cb(struct iscsi_context *iscsi, int status,
 /* 0 with d filled, -1 when the portal did not list its targets in time. */
 static int discover(struct svm_ep_iscsi *e, struct disc *d)
 {
-	double end = now() + e->ep.timeout_ms / 1000.0;
+	double end = svm_ep_now() + e->ep.timeout_ms / 1000.0;
 	struct iscsi_context *i = iscsi_create_context(e->initiator);
 	int ret = -1;
 
@@ -1833,7 +1825,7 @@ static int discover(struct svm_ep_iscsi *e, struct disc *d)
 	iscsi_set_noautoreconnect(i, 1);
 	if (iscsi_connect_async(i, e->portal, disc_connect_cb, d))
 		goto out;
-	while (!d->done && now() < end) {
+	while (!d->done && svm_ep_now() < end) {
 		struct pollfd p = { .fd = iscsi_get_fd(i) };
 
 		p.events = (short)iscsi_which_events(i);

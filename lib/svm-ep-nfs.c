@@ -74,6 +74,8 @@
  * bytes of handle) and the WRITE arguments take about 256.
  */
 #define NFS_V4_WRITE	3584
+/* the largest request over NFSv4 (NFS_V4_WRITE pieces each) */
+#define NFS_V4_REQ_MAX	(64 * 1024)
 /* after a socket error: NFSv3 reconnects at most this often (s) */
 #define NFS_BACKOFF	0.1
 #define NFS_PEERS	8
@@ -136,14 +138,6 @@ struct svm_ep_nfs {
 	int peers[NFS_PEERS];
 	int npeers;
 };
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static struct svm_ep_nfs *N(struct svm_ep *ep)
 {
@@ -362,7 +356,7 @@ static int nfsep_poll_fd(struct svm_ep *ep, short *events)
 	int fd;
 
 	*events = 0;
-	if (n->broken || !n->nfs || now() < n->backoff_until)
+	if (n->broken || !n->nfs || svm_ep_now() < n->backoff_until)
 		return -1;
 	fd = nfs_get_fd(n->nfs);
 	if (fd < 0)
@@ -374,7 +368,7 @@ static int nfsep_poll_fd(struct svm_ep *ep, short *events)
 /* The first request in flight past its deadline, or NULL. */
 static struct nfs_call *expired(struct svm_ep_nfs *n)
 {
-	double t = now();
+	double t = svm_ep_now();
 	struct nfs_call *c;
 
 	for (c = n->calls; c; c = c->next)
@@ -443,7 +437,7 @@ static int nfsep_service(struct svm_ep *ep, short revents)
 		note_peer(n);
 	/* a refused reconnect returns at once: do not spin on it */
 	if (revents & (POLLERR | POLLHUP))
-		n->backoff_until = now() + NFS_BACKOFF;
+		n->backoff_until = svm_ep_now() + NFS_BACKOFF;
 	c = expired(n);
 	if (c)
 		return nfs_break(n, -ETIMEDOUT,
@@ -480,7 +474,7 @@ static int op_wait(struct svm_ep_nfs *n, struct nfs_call *c, double end,
 			call_orphan(c);
 			return n->broken_err;
 		}
-		left = end - now();
+		left = end - svm_ep_now();
 		if (left <= 0) {
 			call_orphan(c);
 			return nfs_break(n, -ETIMEDOUT,
@@ -571,7 +565,7 @@ static int op_run(struct svm_ep_nfs *n, struct nfs_call *c, int submitted,
 		c->status = nfs_err(-EFAULT, c->msg);
 		c->finished = true;
 	}
-	ret = op_wait(n, c, now() + n->ep.timeout_ms / 1000.0, what);
+	ret = op_wait(n, c, svm_ep_now() + n->ep.timeout_ms / 1000.0, what);
 	return ret ? ret : c->status;
 }
 
@@ -866,11 +860,6 @@ static int nfsep_space(struct svm_ep *ep, uint64_t *total, uint64_t *avail)
 }
 
 /*
- * Tear down: requests still in flight are abandoned; a healthy endpoint
- * with none closes its file first (NFSv3: COMMIT if written, NFSv4:
- * CLOSE), bounded by the timeout.
- */
-/*
  * Close fh; waited for (bounded) when wait, else left to
  * nfs_destroy_context(), which cancels it and frees fh.
  */
@@ -883,7 +872,7 @@ static void close_fh(struct svm_ep_nfs *n, struct nfsfh *fh, bool wait)
 	if (nfs_close_async(n->nfs, fh, op_cb, c))
 		c->finished = true;	/* not queued (fh leaks) */
 	if (wait && !n->broken)
-		op_wait(n, c, now() + n->ep.timeout_ms / 1000.0, "closing");
+		op_wait(n, c, svm_ep_now() + n->ep.timeout_ms / 1000.0, "closing");
 	if (c->finished)
 		op_end(c);
 	else
@@ -900,6 +889,11 @@ static bool connected(struct svm_ep_nfs *n)
 	return fd >= 0 && !getpeername(fd, (struct sockaddr *)&ss, &len);
 }
 
+/*
+ * Tear down: requests still in flight are abandoned; a healthy endpoint
+ * with none closes its file first (NFSv3: COMMIT if written, NFSv4:
+ * CLOSE), bounded by the timeout.
+ */
 static void nfs_teardown(struct svm_ep_nfs *n)
 {
 	bool idle = !n->calls && !n->broken;
@@ -1050,7 +1044,7 @@ static int mount_fail(struct svm_ep_nfs *n, int err, const char *msg)
 
 static int nfs_mount_export(struct svm_ep_nfs *n)
 {
-	double end = now() + n->ep.timeout_ms / 1000.0;
+	double end = svm_ep_now() + n->ep.timeout_ms / 1000.0;
 	struct nfs_call *c = call_new(n, CALL_OP);
 	char w[SVM_URL_HOST_MAX + 96];
 	int ret;
@@ -1152,7 +1146,7 @@ static uint64_t v4_max_io(struct svm_ep_nfs *n)
 		call_free(c);
 		return 0;
 	}
-	if (op_wait(n, c, now() + n->ep.timeout_ms / 1000.0,
+	if (op_wait(n, c, svm_ep_now() + n->ep.timeout_ms / 1000.0,
 		    "GETATTR maxread/maxwrite"))
 		return 0;
 	if (!c->status && c->r.v4.rmax && c->r.v4.wmax)
@@ -1172,6 +1166,13 @@ static int set_max_io(struct svm_ep_nfs *n)
 			return n->broken_err;
 		if (!max)
 			max = NFS_IO_V4_DEFAULT;
+		/*
+		 * a v4 request is written NFS_V4_WRITE bytes at a time, one
+		 * after the other: keep each small enough to finish within
+		 * its deadline while many are in flight
+		 */
+		if (max > NFS_V4_REQ_MAX)
+			max = NFS_V4_REQ_MAX;
 	} else {
 		max = nfs_get_readmax(n->nfs);
 		if (nfs_get_writemax(n->nfs) < max)
@@ -1260,6 +1261,25 @@ static int open_fail(struct svm_ep_nfs *n, int err, const char *msg)
 	}
 }
 
+/*
+ * Open an existing file; NFSv3's EACCES for writing is told apart from a
+ * read-only export.
+ */
+static int open_existing(struct svm_ep_nfs *n, int mode, char *msg,
+			 size_t msglen)
+{
+	char pmsg[200];
+	int ret = open_file(n, mode, &n->fh, msg, msglen), probe;
+
+	if (ret != -EACCES || mode != O_RDWR || n->version != 3)
+		return ret;
+	probe = v3_write_probe(n, pmsg, sizeof(pmsg));
+	if (probe != -EROFS && probe != -EACCES && probe != -EPERM)
+		return ret;
+	snprintf(msg, msglen, "%s", pmsg);
+	return probe;
+}
+
 /* Open (and create) the file as flags say. */
 static int nfs_open_file(struct svm_ep_nfs *n, unsigned int flags)
 {
@@ -1270,7 +1290,7 @@ static int nfs_open_file(struct svm_ep_nfs *n, unsigned int flags)
 	/* create O_EXCL only when missing (NFSv4: see the header comment) */
 	for (i = 0; i < 2; i++) {
 		if (!(flags & SVM_EP_EXCL)) {
-			ret = open_file(n, mode, &n->fh, msg, sizeof(msg));
+			ret = open_existing(n, mode, msg, sizeof(msg));
 			if (ret != -ENOENT || !(flags & SVM_EP_CREATE))
 				break;
 		}
@@ -1278,12 +1298,6 @@ static int nfs_open_file(struct svm_ep_nfs *n, unsigned int flags)
 				sizeof(msg));
 		if (ret != -EEXIST || (flags & SVM_EP_EXCL))
 			break;
-	}
-	if (ret == -EACCES && mode == O_RDWR && n->version == 3) {
-		int probe = v3_write_probe(n, msg, sizeof(msg));
-
-		if (probe == -EROFS || probe == -EACCES || probe == -EPERM)
-			ret = probe;
 	}
 	return ret ? open_fail(n, ret, msg) : 0;
 }

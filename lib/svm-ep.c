@@ -14,7 +14,7 @@
 #include "svm-ep.h"
 #include "svm-url.h"
 
-static double now(void)
+double svm_ep_now(void)
 {
 	struct timespec ts;
 
@@ -74,7 +74,7 @@ static int submit(struct svm_ep *ep, struct svm_ep_io *io, bool write)
 
 	io->err = 0;
 	io->next = NULL;
-	io->deadline = ep->timeout_ms > 0 ? now() + ep->timeout_ms / 1000.0 : 0;
+	io->deadline = ep->timeout_ms > 0 ? svm_ep_now() + ep->timeout_ms / 1000.0 : 0;
 	ep->in_flight++;
 	ret = write ? ep->ops->write(ep, io) : ep->ops->read(ep, io);
 	if (ret)
@@ -132,7 +132,7 @@ int svm_ep_service(struct svm_ep *ep, short revents)
 
 int svm_ep_drain(struct svm_ep *ep, int timeout_ms)
 {
-	double end = now() + timeout_ms / 1000.0;
+	double end = svm_ep_now() + timeout_ms / 1000.0;
 
 	while (ep->in_flight) {
 		struct pollfd pfd = { .fd = -1 };
@@ -148,7 +148,7 @@ int svm_ep_drain(struct svm_ep *ep, int timeout_ms)
 		ret = svm_ep_service(ep, pfd.fd >= 0 ? pfd.revents : 0);
 		if (ret && ep->in_flight && !svm_ep_ready(ep))
 			return ret;
-		if (ep->in_flight && now() > end)
+		if (ep->in_flight && svm_ep_now() > end)
 			return svm_ep_fail(ep, -ETIMEDOUT,
 					   "%u requests still in flight after %d ms",
 					   ep->in_flight, timeout_ms);

@@ -183,6 +183,8 @@ static inline int svm_ep_remove(struct svm_ep *ep)
 	return ep->ops->remove ? ep->ops->remove(ep) : -EOPNOTSUPP;
 }
 
+/* CLOCK_MONOTONIC in seconds: deadlines of requests. */
+double svm_ep_now(void);
 /* Record a failure in ep->msg (printf-style); returns err. */
 __attribute__((format(printf, 3, 4)))
 int svm_ep_fail(struct svm_ep *ep, int err, const char *fmt, ...);
