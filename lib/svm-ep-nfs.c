@@ -32,8 +32,9 @@
  *    maxread/maxwrite are asked with a GETATTR on the root (raw compound);
  *  - NFSv4 COMPOUNDs are encoded into a fixed 4 KiB buffer: a WRITE of
  *    more than about 3.8 KiB cannot be sent at all. NFSv4 writes go out
- *    NFS_V4_WRITE bytes at a time, one after the other per request (reads
- *    are not limited);
+ *    NFS_V4_WRITE bytes at a time, one after the other per request, and
+ *    max_io (reads too: it is one limit) is at most NFS_V4_REQ_MAX so
+ *    that a request ends well within its deadline;
  *  - NFSv4 O_CREAT always creates EXCLUSIVE4 (libnfs tests "flags|O_EXCL"):
  *    a file is opened first and created O_EXCL only when missing;
  *  - an NFSv3 open for writing on a read-only export fails ACCESS with
@@ -859,6 +860,29 @@ static int nfsep_space(struct svm_ep *ep, uint64_t *total, uint64_t *avail)
 	return ret;
 }
 
+/* REMOVE the file's path; the handle stays open (NFS: reads may go on). */
+static int nfsep_remove(struct svm_ep *ep)
+{
+	struct svm_ep_nfs *n = N(ep);
+	struct nfs_call *c;
+	char what[80];
+	int ret;
+
+	if (n->broken)
+		return n->broken_err;
+	c = call_new(n, CALL_OP);
+	if (!c)
+		return svm_ep_fail(ep, -ENOMEM, "out of memory");
+	snprintf(what, sizeof(what), "removing %.60s", n->path + 1);
+	ret = op_run(n, c, nfs_unlink_async(n->nfs, n->path, op_cb, c), what);
+	if (c->orphan)
+		return ret;
+	if (ret)
+		op_fail(n, ret, what, c->msg);
+	op_end(c);
+	return ret;
+}
+
 /*
  * Close fh; waited for (bounded) when wait, else left to
  * nfs_destroy_context(), which cancels it and frees fh.
@@ -939,6 +963,7 @@ static const struct svm_ep_ops nfs_ops = {
 	.poll_fd = nfsep_poll_fd,
 	.service = nfsep_service,
 	.close = nfsep_close,
+	.remove = nfsep_remove,
 };
 
 /* ---- opening ------------------------------------------------------------ */
@@ -1075,36 +1100,45 @@ static int nfs_mount_export(struct svm_ep_nfs *n)
 	return ret;
 }
 
-/* NFSv4: the server's maxread and maxwrite, from GETATTR of the root. */
+/*
+ * NFSv4: the server's maxread and maxwrite, from GETATTR of the root.
+ * libnfs's XDR decoder leaves its results only 4-byte aligned: they are
+ * copied out before they are looked at.
+ */
 static void v4_max_cb(struct rpc_context *rpc, int status, void *data,
 		      void *priv)
 {
 	struct nfs_call *c = priv;
-	COMPOUND4res *res = data;
-	GETATTR4res *ga;
-	const unsigned char *p;
+	COMPOUND4res res;
+	nfs_resop4 op;
+	GETATTR4resok *ok;
+	unsigned char vals[16];
 	uint32_t mask;
-	int i, k;
+	int i, k, j = 0;
 
 	(void)rpc;
 	if (call_gone(c))
 		return;
 	c->finished = true;
 	c->status = -EIO;
-	if (status != RPC_STATUS_SUCCESS || !res || res->status != NFS4_OK ||
-	    res->resarray.resarray_len < 2)
+	if (status != RPC_STATUS_SUCCESS || !data)
 		return;
-	ga = &res->resarray.resarray_val[1].nfs_resop4_u.opgetattr;
-	if (ga->status != NFS4_OK ||
-	    !ga->GETATTR4res_u.resok4.obj_attributes.attrmask.bitmap4_len)
+	memcpy(&res, data, sizeof(res));
+	if (res.status != NFS4_OK || res.resarray.resarray_len < 2)
 		return;
-	mask = ga->GETATTR4res_u.resok4.obj_attributes.attrmask.bitmap4_val[0];
-	p = (const unsigned char *)
-	    ga->GETATTR4res_u.resok4.obj_attributes.attr_vals.attrlist4_val;
+	memcpy(&op, (const char *)res.resarray.resarray_val + sizeof(op),
+	       sizeof(op));
+	ok = &op.nfs_resop4_u.opgetattr.GETATTR4res_u.resok4;
+	if (op.nfs_resop4_u.opgetattr.status != NFS4_OK ||
+	    !ok->obj_attributes.attrmask.bitmap4_len)
+		return;
+	memcpy(&mask, ok->obj_attributes.attrmask.bitmap4_val, sizeof(mask));
 	if ((mask & ~(3u << FATTR4_MAXREAD)) ||
-	    ga->GETATTR4res_u.resok4.obj_attributes.attr_vals.attrlist4_len !=
+	    ok->obj_attributes.attr_vals.attrlist4_len !=
 	    8u * __builtin_popcount(mask))
 		return;
+	memcpy(vals, ok->obj_attributes.attr_vals.attrlist4_val,
+	       ok->obj_attributes.attr_vals.attrlist4_len);
 	/* XDR: the attributes in bit order, each a big-endian uint64 */
 	for (k = FATTR4_MAXREAD; k <= FATTR4_MAXWRITE; k++) {
 		uint64_t v = 0;
@@ -1112,7 +1146,7 @@ static void v4_max_cb(struct rpc_context *rpc, int status, void *data,
 		if (!(mask & (1u << k)))
 			continue;
 		for (i = 0; i < 8; i++)
-			v = v << 8 | *p++;
+			v = v << 8 | vals[j++];
 		if (k == FATTR4_MAXREAD)
 			c->r.v4.rmax = v;
 		else

@@ -18,7 +18,7 @@
 # root_squash export: "permission denied (root squashed?)" for a root-owned
 # file and for creating in a root-owned directory, files created in a 1777
 # one belong to 65534; an export the server does not have ("not exported
-# by"); flush. Then the server stopped in the middle of a write (nfsd
+# by"); flush; remove. Then the server stopped in the middle of a write (nfsd
 # threads 0): the write fails within the timeout, naming the offset (NFSv3:
 # no reply, -ETIMEDOUT; NFSv4: connection lost, -EIO), no hang; after the
 # server is back a new write works. A short outage within the timeout:
@@ -55,7 +55,7 @@ if [ ! -x "$IO" ]; then
 fi
 trap cleanup EXIT
 
-PER=19			# results of one_version
+PER=20			# results of one_version
 tap_plan $((1 + 2 * PER))
 
 # kv KEY TEXT: sets REPLY to the value of KEY=... in TEXT (lines or words).
@@ -239,6 +239,13 @@ one_version() {
 	refused "v$v an export the server does not have" \
 		"not exported by $NFS_SERVER" "$IO" info "$u"
 	tap_check "v$v flush (COMMIT)" "$IO" flush "$(nfs_url "$v" ds1 "w$v.img")"
+	"$IO" remove "$(nfs_url "$v" ds1 "x$v.img")" 2>"$tmp/err"
+	rc=$?
+	if [ "$rc" = 0 ] && [ ! -e "$NFS_DS1/x$v.img" ]; then
+		tap_ok "v$v remove (REMOVE): the file is gone from the server"
+	else
+		tap_fail "v$v remove (rc $rc) $(cat "$tmp/err")"
+	fi
 
 	# --- the server stopped in the middle of a write -----------------
 	u=$(nfs_url "$v" ds1 "p$v.img")

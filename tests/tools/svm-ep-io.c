@@ -17,6 +17,7 @@
  *   svm-ep-io [OPTIONS] grow SPEC SIZE     set_size(SIZE); prints size= and
  *                                          fresh_from= of the endpoint then
  *   svm-ep-io [OPTIONS] flush SPEC
+ *   svm-ep-io [OPTIONS] remove SPEC        ops->remove (unlink, NFS REMOVE)
  *
  * Options: --timeout MS (svm_ep_params.timeout_ms), --create, --excl (write,
  * grow), --qd N (default 1), --io BYTES (default the endpoint's max_io, at
@@ -69,8 +70,9 @@ static void usage(void)
 		"       %s [--timeout MS] read SPEC OFF [LEN]\n"
 		"       %s [--timeout MS] [--create] [--excl] [--qd N] [--io BYTES] [--no-flush] write SPEC OFF\n"
 		"       %s [--timeout MS] [--create] [--excl] grow SPEC SIZE\n"
-		"       %s [--timeout MS] flush SPEC\n",
-		prog, prog, prog, prog, prog);
+		"       %s [--timeout MS] flush SPEC\n"
+		"       %s [--timeout MS] remove SPEC\n",
+		prog, prog, prog, prog, prog, prog);
 	exit(2);
 }
 
@@ -440,6 +442,21 @@ static int cmd_flush(const char *spec, const struct opts *o)
 	return ret;
 }
 
+static int cmd_remove(const char *spec, const struct opts *o)
+{
+	struct svm_ep *ep = open_ep(spec, SVM_EP_WRITE, o);
+	int ret;
+
+	if (!ep)
+		return 1;
+	ret = svm_ep_remove(ep);
+	if (ret == -EOPNOTSUPP && !ep->ops->remove)
+		svm_ep_fail(ep, ret, "a %s cannot be removed", ep->ops->kind);
+	ret = ret ? fail(ep, spec, ret) : 0;
+	svm_ep_close(ep);
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -507,5 +524,7 @@ int main(int argc, char **argv)
 		return cmd_grow(argv[0], number(argv[1], "size"), &o);
 	if (!strcmp(cmd, "flush") && nargs == 1)
 		return cmd_flush(argv[0], &o);
+	if (!strcmp(cmd, "remove") && nargs == 1)
+		return cmd_remove(argv[0], &o);
 	usage();
 }
