@@ -963,7 +963,19 @@ static const struct {
 	{ 64, 4, "\x7f\x10\xda\xbe", "a VDI image" },
 };
 
-static bool looks_like_descriptor(const char *buf, size_t n)
+const char *svm_disk_image_format(const void *buf, size_t n)
+{
+	const unsigned char *b = buf;
+	size_t i;
+
+	for (i = 0; i < sizeof(magics) / sizeof(*magics); i++)
+		if (n >= magics[i].off + magics[i].len &&
+		    !memcmp(b + magics[i].off, magics[i].magic, magics[i].len))
+			return magics[i].what;
+	return NULL;
+}
+
+bool svm_disk_is_descriptor(const char *buf, size_t n)
 {
 	static const char hdr[] = "# Disk DescriptorFile";
 	const char *p = buf, *end = buf + n;
@@ -1064,9 +1076,10 @@ int svm_disk_open_flags(const char *path, unsigned int flags,
 {
 	struct svm_disk *d = NULL;
 	char *buf = NULL;
+	const char *fmt;
 	struct stat st;
 	uint64_t size;
-	size_t n = 0, i;
+	size_t n = 0;
 	int fd, ret;
 
 	*out = NULL;
@@ -1114,17 +1127,14 @@ int svm_disk_open_flags(const char *path, unsigned int flags,
 		goto out;
 	}
 	ret = -EINVAL;
-	for (i = 0; i < sizeof(magics) / sizeof(*magics); i++) {
-		if (n >= magics[i].off + magics[i].len &&
-		    !memcmp(buf + magics[i].off, magics[i].magic,
-			    magics[i].len)) {
-			svm_set_err(err, errlen,
-				    "svm-vmdk: %s: %s: svmotion moves flat VMDK descriptors and raw disks only",
-				    path, magics[i].what);
-			goto out;
-		}
+	fmt = svm_disk_image_format(buf, n);
+	if (fmt) {
+		svm_set_err(err, errlen,
+			    "svm-vmdk: %s: %s: svmotion moves flat VMDK descriptors and raw disks only",
+			    path, fmt);
+		goto out;
 	}
-	if (!looks_like_descriptor(buf, n)) {
+	if (!svm_disk_is_descriptor(buf, n)) {
 		if (flags & SVM_DISK_DESCRIPTOR) {
 			svm_set_err(err, errlen,
 				    "svm-vmdk: %s: not a VMDK descriptor (no \"# Disk DescriptorFile\" header)",
@@ -1506,7 +1516,7 @@ static int replaceable(const char *target, const struct stat *st,
 		return ret;
 	}
 	ret = 0;
-	if (!looks_like_descriptor(head, n)) {
+	if (!svm_disk_is_descriptor(head, n)) {
 		*what = "exists and is not a VMDK descriptor: not replaced";
 		ret = -EEXIST;
 	}

@@ -219,4 +219,14 @@ int svm_disk_write_descriptor(const struct svm_disk *d, const char *path,
 /* Free d and everything it owns (NULL is fine). */
 void svm_disk_free(struct svm_disk *d);
 
+/*
+ * Probes of a disk's first bytes (4 KiB are enough): the name of an image
+ * format svmotion does not move ("a qcow/qcow2 image", ...) or NULL; and
+ * whether the text is a VMDK descriptor as QEMU's vmdk_probe tells one (the
+ * "# Disk DescriptorFile" header, or "version=" after blank and comment
+ * lines).
+ */
+const char *svm_disk_image_format(const void *buf, size_t n);
+bool svm_disk_is_descriptor(const char *buf, size_t n);
+
 #endif /* SVM_VMDK_H */

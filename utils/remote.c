@@ -496,40 +496,6 @@ int remote_remove(const char *spec, int timeout_ms, char *err, size_t errlen)
 
 /* ---- disks given as URLs -------------------------------------------------- */
 
-static const struct {
-	size_t off, len;
-	const char *magic, *what;
-} magics[] = {
-	{ 0, 4, "KDMV", "a sparse VMDK (KDMV magic)" },
-	{ 0, 4, "COWD", "a VMware 3 sparse disk (COWD magic)" },
-	{ 0, 4, "QFI\xfb", "a qcow/qcow2 image" },
-	{ 0, 4, "QED\0", "a QED image" },
-	{ 0, 8, "vhdxfile", "a VHDX image" },
-	{ 0, 8, "conectix", "a VHD image" },
-	{ 64, 4, "\x7f\x10\xda\xbe", "a VDI image" },
-};
-
-/* As svm-vmdk (and QEMU's vmdk_probe) tell a descriptor. */
-static bool looks_like_descriptor(const char *buf, size_t n)
-{
-	static const char hdr[] = "# Disk DescriptorFile";
-	const char *p = buf, *end = buf + n;
-
-	if (n >= sizeof(hdr) - 1 && !memcmp(buf, hdr, sizeof(hdr) - 1))
-		return true;
-	while (p < end) {
-		while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
-			p++;
-		if (p < end && *p == '#') {
-			while (p < end && *p != '\n')
-				p++;
-			continue;
-		}
-		break;
-	}
-	return end - p >= 8 && !memcmp(p, "version=", 8);
-}
-
 static int set_name(struct job *j, const char *base, const char *shown)
 {
 	if (disk_name(base, j->name, sizeof(j->name))) {
@@ -665,16 +631,14 @@ int remote_open_disk(struct job *j, const struct opts *o)
 			msg("%s: reading: %s", shown, ep->msg);
 			goto out;
 		}
-		for (i = 0; i < sizeof(magics) / sizeof(*magics); i++)
-			if (n >= magics[i].off + magics[i].len &&
-			    !memcmp(text + magics[i].off, magics[i].magic, magics[i].len)) {
-				msg("%s: %s: svmotion moves flat VMDK descriptors and raw disks only",
-				    shown, magics[i].what);
-				goto out;
-			}
+		if (svm_disk_image_format(text, n)) {
+			msg("%s: %s: svmotion moves flat VMDK descriptors and raw disks only",
+			    shown, svm_disk_image_format(text, n));
+			goto out;
+		}
 		if (set_name(j, u->file, shown))
 			goto out;
-		if (!looks_like_descriptor(text, n)) {
+		if (!svm_disk_is_descriptor(text, n)) {
 			if (raw_size_ok(ep->size, shown) || one_extent(j, j->arg, ep->size))
 				goto out;
 			j->raw_name = strdup(u->file);

@@ -455,6 +455,31 @@ static void test_handwritten(void)
 	svm_disk_free(c);
 }
 
+/* The probes utils/remote.c shares for disks on NFS (read by libnfs). */
+static void test_probes(void)
+{
+	static const char qcow[] = "QFI\xfb\0\0\0\3";
+	static const char vdi[68] = { [64] = 0x7f, 0x10, 0xda, 0xbe };
+	static const char desc[] = "\n# a comment\n\r\n  version=1\nCID=1\n";
+	static const char hdr[] = "# Disk DescriptorFile\n";
+	const char *f;
+
+	f = svm_disk_image_format(qcow, sizeof(qcow));
+	ok(f && !strcmp(f, "a qcow/qcow2 image"), "probe: qcow2 magic named");
+	f = svm_disk_image_format(vdi, sizeof(vdi));
+	ok(f && !strcmp(f, "a VDI image"), "probe: VDI magic at offset 64 named");
+	ok(!svm_disk_image_format(vdi, 66) && !svm_disk_image_format(qcow, 3),
+	   "probe: a magic cut short by the buffer's end is not matched");
+	ok(!svm_disk_image_format(desc, sizeof(desc) - 1),
+	   "probe: a descriptor is no image format");
+	ok(svm_disk_is_descriptor(desc, sizeof(desc) - 1) &&
+	   svm_disk_is_descriptor(hdr, sizeof(hdr) - 1),
+	   "probe: descriptors told by version= after comments, or the header");
+	ok(!svm_disk_is_descriptor(desc, 20) && !svm_disk_is_descriptor(qcow, sizeof(qcow)) &&
+	   !svm_disk_is_descriptor("", 0) && !svm_disk_is_descriptor("# Disk", 6),
+	   "probe: cut-short text, binary and empty buffers are not descriptors");
+}
+
 static void test_raw(void)
 {
 	struct svm_disk *d = NULL;
@@ -1205,7 +1230,7 @@ int main(void)
 	make_file(P("sub/b.raw"), 2 * MiB, 3);
 	make_file(P("c.raw"), 3 * MiB, 4);
 
-	tap_plan(70 + NR_HOSTILE);
+	tap_plan(76 + NR_HOSTILE);
 	test_qemu_created();
 	test_handwritten();
 	test_raw();
@@ -1217,5 +1242,6 @@ int main(void)
 	test_full_fs();
 	test_new();
 	test_hostile();
+	test_probes();
 	return tap_done();
 }
