@@ -15,13 +15,10 @@
 #include <sys/wait.h>
 #include <valgrind/valgrind.h>
 
+#include "cli-run.h"
 #include "copy-util.h"
 #include "tap.h"
 
-static char bin[512];
-static char state[320];
-static char out_path[320];
-static char outbuf[65536];
 
 /*
  * Run "svmotion ARGS" (a shell fragment) with the test's state dir; its
@@ -30,48 +27,14 @@ static char outbuf[65536];
 __attribute__((format(printf, 1, 2)))
 static int sv(const char *fmt, ...)
 {
-	char args[2048], cmd[4096];
+	char args[2048];
 	va_list ap;
-	FILE *f;
-	size_t n;
-	int st;
 
 	va_start(ap, fmt);
 	vsnprintf(args, sizeof(args), fmt, ap);
 	va_end(ap);
-	snprintf(cmd, sizeof(cmd),
-		 "SVMOTION_STATE_DIR='%s' %s%s %s > '%s' 2>&1", state,
-		 RUNNING_ON_VALGRIND ?
-		 "valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect " : "",
-		 bin, args, out_path);
-	st = system(cmd);
-	f = fopen(out_path, "r");
-	n = f ? fread(outbuf, 1, sizeof(outbuf) - 1, f) : 0;
-	outbuf[n] = 0;
-	if (f)
-		fclose(f);
-	if (!WIFEXITED(st))
-		return -1;
-	if (WEXITSTATUS(st) == 99)
-		diag("valgrind reported errors in: svmotion %s\n%s", args, outbuf);
-	return WEXITSTATUS(st);
+	return cli_run(args, "");
 }
-
-static bool has(const char *s)
-{
-	return strstr(outbuf, s) != NULL;
-}
-
-static void show(void)
-{
-	char *line, *save = NULL, copy[sizeof(outbuf)];
-
-	memcpy(copy, outbuf, sizeof(copy));
-	for (line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
-		diag("  | %s", line);
-}
-
-#define ok_out(cond, ...) do { if (!ok(cond, __VA_ARGS__)) show(); } while (0)
 
 static void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void sh(const char *fmt, ...)
