@@ -626,14 +626,16 @@ int remote_open_disk(struct job *j, const struct opts *o)
 		goto out;
 	{
 		size_t n = ep->size < PROBE_BYTES ? ep->size : PROBE_BYTES;
+		const char *fmt;
 
 		if (n && svm_ep_pread(ep, text, n, 0)) {
 			msg("%s: reading: %s", shown, ep->msg);
 			goto out;
 		}
-		if (svm_disk_image_format(text, n)) {
+		fmt = svm_disk_image_format(text, n);
+		if (fmt) {
 			msg("%s: %s: svmotion moves flat VMDK descriptors and raw disks only",
-			    shown, svm_disk_image_format(text, n));
+			    shown, fmt);
 			goto out;
 		}
 		if (set_name(j, u->file, shown))
