@@ -6,8 +6,13 @@
  *   state.c     svmotion's own state: one JSON file per attached disk in the
  *               state directory, written atomically; per-disk locks
  *   attach.c    attach/detach/list: loop devices and the dm-linear table
- *   migrate.c   migrate, cold, abort, status: plan, checks, the svmotion
- *               table, the mover, the switchover, rollback
+ *   migrate.c   migrate and cold, the run: slots, the svmotion table
+ *               loaded, the mover, the switchover, the finish (migrate.h
+ *               joins it with the next three)
+ *   migrate-opts.c  migrate and cold's command line: --help, options, disks
+ *   plan.c      the plan: datastores, destination extents, checks,
+ *               destination files, the table's segments and copy pairs
+ *   status.c    rollback, abort, status
  *   handoff.c   pausing the hypervisor: none, qmp:SOCKET, exec:COMMAND
  *   slots.c     concurrency limits: per host and per datastore
  *   remote.c    cold copies with URLs (nfs://, iscsi://): datastore and
