@@ -2,7 +2,8 @@
 /*
  * svm-ep-iscsi.c - libsvmotion: the endpoint of a LUN of an iSCSI target,
  * iscsi://[USER[%PASSWORD]@]PORTAL[:PORT]/TARGET-IQN/LUN, through libiscsi
- * (see svm-ep-iscsi.h, svm-ep.h).
+ * (see svm-ep-iscsi.h, svm-ep.h). What the LUN is, asked at open, is
+ * svm-ep-iscsi-probe.c's.
  *
  * Everything is asynchronous underneath: connect and login, the probes at
  * open, zero/flush/extent and the XCOPY transport's commands are libiscsi
@@ -34,50 +35,8 @@
 #include <string.h>
 #include <time.h>
 
-#include <iscsi/iscsi.h>
-#include <iscsi/scsi-lowlevel.h>
-
-#include "svm-ep-iscsi.h"
+#include "svm-ep-iscsi-int.h"
 #include "svm-util.h"
-
-#define DEFAULT_INITIATOR	"iqn.2026-12.org.svmotion:initiator"
-#define INITIATOR_FILE		"/etc/iscsi/initiatorname.iscsi"
-#define DEFAULT_MAX_IO		(1u << 20)	/* no MAXIMUM TRANSFER LENGTH */
-#define MAX_IO_CAP		(32u << 20)
-#define WS_CAP_BYTES		(256ull << 20)	/* one WRITE SAME, unlimited */
-#define UNMAP_CAP_BLOCKS	0x400000u	/* one UNMAP, unlimited */
-#define RETRY_MS		500	/* between login attempts */
-#define LOGOUT_MS		1000	/* bound on the logout at close */
-#define MAX_RETRIES		5	/* unit attention, busy */
-#define PROBE_UA_RETRIES	10
-#define ISCSI_PORT		3260
-
-struct iscsi_cmd {
-	struct svm_ep_iscsi *e;
-	struct iscsi_cmd *prev, *next;	/* on *on: e->cmds or e->pending */
-	struct iscsi_cmd **on;
-	struct scsi_task *task;		/* submitted, or NULL */
-	int status;			/* libiscsi's, once answered */
-	bool finished;			/* a synchronous command: answered or
-					 * failed (err) */
-	int err;			/* failed without an answer */
-	bool starting, early;		/* libiscsi called back while submitting */
-	int early_status;
-	double deadline;
-	int timeout_ms;			/* what deadline came from */
-	unsigned int retries;
-	int lun;
-	/* a READ(16)/WRITE(16) of a request */
-	struct svm_ep_io *io;
-	bool write;
-	struct scsi_iovec iov;
-	/* any other command: the CDB (a libiscsi-built task), its data */
-	struct scsi_task *proto;
-	const void *out;
-	uint32_t out_len;
-	void *in;			/* data-in buffer, or NULL: libiscsi's */
-	uint32_t in_len;
-};
 
 static const struct svm_ep_ops iscsi_ops;
 
@@ -134,7 +93,7 @@ static void list_del(struct iscsi_cmd *c)
 	c->on = NULL;
 }
 
-static void cmd_free(struct iscsi_cmd *c)
+void svm_iscsi_cmd_free(struct iscsi_cmd *c)
 {
 	scsi_free_scsi_task(c->task);
 	scsi_free_scsi_task(c->proto);
@@ -233,7 +192,7 @@ static void io_finish(struct svm_ep_iscsi *e, struct iscsi_cmd *c, int err)
 {
 	struct svm_ep_io *io = c->io;
 
-	cmd_free(c);
+	svm_iscsi_cmd_free(c);
 	svm_ep_complete(&e->ep, io, err);
 }
 
@@ -331,7 +290,7 @@ static void cmd_requeue(struct svm_ep_iscsi *e, struct iscsi_cmd *c)
 	scsi_free_scsi_task(c->task);
 	c->task = NULL;
 	if (e->closing)
-		cmd_free(c);
+		svm_iscsi_cmd_free(c);
 	else
 		list_add(&e->pending, c);
 }
@@ -380,7 +339,7 @@ static void cmd_event(struct iscsi_cmd *c, int status)
 	list_del(c);
 	c->status = status;
 	if (e->closing) {
-		cmd_free(c);
+		svm_iscsi_cmd_free(c);
 		return;
 	}
 	if (c->io)
@@ -853,16 +812,10 @@ static int cmd_run(struct svm_ep_iscsi *e, struct iscsi_cmd *c, int timeout_ms)
 	return c->err;
 }
 
-/*
- * Run the CDB of proto (built by libiscsi; consumed) on lun with out_len
- * bytes of data-out, retrying unit attentions. 0 with *cp (may be NULL)
- * the answered command (its data-in in (*cp)->task; cmd_free() it), else
- * -errno with "<what>: <reason>" in e->ep.msg and the sense, if any, in *s
- * (may be NULL).
- */
-static int run(struct svm_ep_iscsi *e, int lun, struct scsi_task *proto,
-	       const char *what, const void *out, uint32_t out_len,
-	       struct iscsi_cmd **cp, struct svm_xcopy_sense *s)
+/* svm-ep-iscsi-int.h */
+int svm_iscsi_run(struct svm_ep_iscsi *e, int lun, struct scsi_task *proto,
+		  const char *what, const void *out, uint32_t out_len,
+		  struct iscsi_cmd **cp, struct svm_xcopy_sense *s)
 {
 	struct iscsi_cmd *c = cmd_new(e, lun, proto);
 	struct svm_xcopy_sense dummy;
@@ -897,14 +850,14 @@ static int run(struct svm_ep_iscsi *e, int lun, struct scsi_task *proto,
 		c->task = NULL;
 	}
 	if (ret || !cp)
-		cmd_free(c);
+		svm_iscsi_cmd_free(c);
 	else
 		*cp = c;
 	return ret;
 }
 
-/* The data-in of an answered command, decoded by libiscsi, or NULL. */
-static void *decode(struct iscsi_cmd *c, int min_len)
+/* svm-ep-iscsi-int.h */
+void *svm_iscsi_decode(struct iscsi_cmd *c, int min_len)
 {
 	if (!c || !c->task || c->task->datain.size < min_len)
 		return NULL;
@@ -974,391 +927,8 @@ static int scsi_dev_cmd(struct svm_scsi_dev *d, const uint8_t *cdb,
 			    iscsi_get_error(e->iscsi) : "iSCSI error");
 		ret = -EIO;
 	}
-	cmd_free(c);
+	svm_iscsi_cmd_free(c);
 	return ret;
-}
-
-/* ------------------------------------------------------------------------
- * What the LUN is
- */
-
-/* e->ep.msg prefixed: "<words>: <what it said>". Returns err. */
-__attribute__((format(printf, 3, 4)))
-static int refail(struct svm_ep_iscsi *e, int err, const char *fmt, ...)
-{
-	char pre[300], was[sizeof(e->ep.msg)];
-	va_list ap;
-
-	svm_set_err(was, sizeof(was), "%s", e->ep.msg);
-	va_start(ap, fmt);
-	vsnprintf(pre, sizeof(pre), fmt, ap);
-	va_end(ap);
-	return svm_ep_fail(&e->ep, err, "%s: %s", pre, was);
-}
-
-static void caps_update(struct svm_ep_iscsi *e)
-{
-	const struct svm_iscsi_info *i = &e->info;
-	unsigned int caps = 0;
-
-	if (i->lbpme && i->lbprz && (e->can_ws_unmap || e->can_unmap))
-		caps |= SVM_EP_CAP_UNMAP;
-	if (e->can_ws)
-		caps |= SVM_EP_CAP_ZERO;
-	if (e->can_lba_status && i->lbprz)
-		caps |= SVM_EP_CAP_HOLES;
-	e->ep.caps = caps;
-}
-
-/* The LUN number in a REPORT LUNS entry (its first two bytes), or -1. */
-static int lun_of(uint16_t v)
-{
-	if (v >> 14 == 1)		/* flat space */
-		return v & 0x3fff;
-	if (v >> 8 == 0)		/* peripheral, bus 0 */
-		return v & 0xff;
-	return -1;
-}
-
-/* REPORT LUNS, to LUN 0: -ENXIO when it lacks ours; else 0 (no answer too). */
-static int probe_luns(struct svm_ep_iscsi *e)
-{
-	struct scsi_reportluns_list *l;
-	struct iscsi_cmd *c;
-	bool found = false;
-	char have[80] = "";
-	size_t o = 0;
-	uint32_t n;
-
-	if (run(e, 0, scsi_reportluns_cdb(SCSI_REPORTLUNS_REPORT_ALL_LUNS,
-					  4096),
-		"REPORT LUNS", NULL, 0, &c, NULL))
-		return 0;
-	l = decode(c, 8);
-	if (!l) {
-		cmd_free(c);
-		return 0;
-	}
-	/* libiscsi reads the entries of a truncated list as zeros */
-	n = l->num;
-	if (n > (uint32_t)(c->task->datain.size - 8) / 8)
-		n = (uint32_t)(c->task->datain.size - 8) / 8;
-	for (uint32_t i = 0; i < n; i++) {
-		int lun = lun_of(l->luns[i]);
-
-		if (lun < 0)
-			continue;
-		if ((uint32_t)lun == e->lun)
-			found = true;
-		if (o + 12 < sizeof(have))
-			o += snprintf(have + o, sizeof(have) - o, "%s%d",
-				      o ? " " : "", lun);
-		else if (o + 4 < sizeof(have))
-			o += snprintf(have + o, sizeof(have) - o, "...");
-	}
-	cmd_free(c);
-	e->info.luns_seen = 1;
-	if (found)
-		return 0;
-	return svm_ep_fail(&e->ep, -ENXIO,
-			   "LUN %u does not exist on target %s (its LUNs: %s)",
-			   e->lun, e->iqn, o ? have : "none");
-}
-
-/* Standard INQUIRY: there is a LUN, and it is a disk. */
-static int probe_inquiry(struct svm_ep_iscsi *e)
-{
-	struct scsi_inquiry_standard *inq;
-	struct iscsi_cmd *c;
-	int ret, q, t;
-
-	ret = run(e, e->wire_lun, scsi_cdb_inquiry(0, 0, 96), "INQUIRY",
-		  NULL, 0, &c, NULL);
-	if (ret == -ENXIO)
-		return refail(e, ret, "LUN %u does not exist on target %s",
-			      e->lun, e->iqn);
-	if (ret)
-		return ret;
-	inq = decode(c, 36);
-	if (!inq) {
-		cmd_free(c);
-		return svm_ep_fail(&e->ep, -EIO,
-				   "INQUIRY: short or malformed answer");
-	}
-	q = inq->qualifier;
-	t = inq->device_type;
-	cmd_free(c);
-	if (q != SCSI_INQUIRY_PERIPHERAL_QUALIFIER_CONNECTED)
-		return svm_ep_fail(&e->ep, -ENXIO,
-				   "LUN %u does not exist on target %s (peripheral qualifier %d)",
-				   e->lun, e->iqn, q);
-	if (t != SCSI_INQUIRY_PERIPHERAL_DEVICE_TYPE_DIRECT_ACCESS)
-		return svm_ep_fail(&e->ep, -ENOTBLK,
-				   "LUN %u of target %s is not a disk: %s (peripheral device type 0x%02x)",
-				   e->lun, e->iqn, scsi_devtype_to_str(t), t);
-	return 0;
-}
-
-static int set_geometry(struct svm_ep_iscsi *e, uint32_t bs, uint64_t blocks)
-{
-	if (bs < 512 || bs > 65536 || (bs & (bs - 1)))
-		return svm_ep_fail(&e->ep, -EINVAL,
-				   "LUN %u of target %s: unsupported block size %u",
-				   e->lun, e->iqn, bs);
-	if (!blocks || blocks > UINT64_MAX / bs)
-		return svm_ep_fail(&e->ep, -EOVERFLOW,
-				   "LUN %u of target %s: capacity of %llu blocks",
-				   e->lun, e->iqn, (unsigned long long)blocks);
-	e->ep.block_size = bs;
-	e->ep.size = blocks * bs;
-	return 0;
-}
-
-/* READ CAPACITY(16), or (10) where (16) is refused. */
-static int probe_capacity(struct svm_ep_iscsi *e)
-{
-	struct scsi_readcapacity16 *rc16;
-	struct scsi_readcapacity10 *rc10;
-	struct svm_xcopy_sense s;
-	struct iscsi_cmd *c;
-	int ret;
-
-	ret = run(e, e->wire_lun, scsi_cdb_readcapacity16(),
-		  "READ CAPACITY(16)", NULL, 0, &c, &s);
-	if (!ret) {
-		rc16 = decode(c, 12);
-		if (rc16 && rc16->returned_lba < UINT64_MAX) {
-			e->info.lbpme = rc16->lbpme;
-			e->info.lbprz = rc16->lbprz;
-			ret = set_geometry(e, rc16->block_length,
-					   rc16->returned_lba + 1);
-		} else {
-			ret = svm_ep_fail(&e->ep, -EIO,
-					  "READ CAPACITY(16): malformed answer");
-		}
-		cmd_free(c);
-		return ret;
-	}
-	if (s.key != SCSI_SENSE_ILLEGAL_REQUEST)
-		return ret;
-	ret = run(e, e->wire_lun, scsi_cdb_readcapacity10(0, 0),
-		  "READ CAPACITY(10)", NULL, 0, &c, NULL);
-	if (ret)
-		return ret;
-	rc10 = decode(c, 8);
-	if (rc10)
-		ret = set_geometry(e, rc10->block_size, (uint64_t)rc10->lba + 1);
-	else
-		ret = svm_ep_fail(&e->ep, -EIO,
-				  "READ CAPACITY(10): malformed answer");
-	cmd_free(c);
-	return ret;
-}
-
-/* VPD page 0x00: whether page is listed. */
-static bool vpd_listed(struct iscsi_cmd *c, uint8_t page)
-{
-	struct scsi_inquiry_supported_pages *sp;
-	const struct scsi_task *t = c->task;
-
-	/* libiscsi copies data[3] page codes without looking at the size */
-	if (t->datain.size < 4 || t->datain.size < 4 + t->datain.data[3])
-		return false;
-	sp = decode(c, 4);
-	for (int i = 0; sp && i < sp->num_pages; i++)
-		if (sp->pages[i] == page)
-			return true;
-	return false;
-}
-
-static void probe_b0(struct svm_ep_iscsi *e)
-{
-	struct scsi_inquiry_block_limits *bl;
-	struct svm_iscsi_info *i = &e->info;
-	struct iscsi_cmd *c;
-
-	if (run(e, e->wire_lun, scsi_cdb_inquiry(1, 0xb0, 64),
-		"INQUIRY VPD 0xb0", NULL, 0, &c, NULL))
-		return;
-	bl = decode(c, 8);
-	if (bl) {
-		i->vpd_b0 = true;
-		i->max_xfer = bl->max_xfer_len;
-		i->opt_xfer = bl->opt_xfer_len;
-		i->opt_gran = bl->opt_gran;
-		i->max_unmap = bl->max_unmap;
-		i->max_unmap_bdc = bl->max_unmap_bdc;
-		i->unmap_gran = bl->opt_unmap_gran;
-		i->ugavalid = bl->ugavalid;
-		i->unmap_align = bl->ugavalid ? bl->unmap_gran_align : 0;
-		i->max_ws = bl->max_ws_len;
-	}
-	cmd_free(c);
-}
-
-static void probe_b2(struct svm_ep_iscsi *e)
-{
-	struct scsi_inquiry_logical_block_provisioning *lbp;
-	struct svm_iscsi_info *i = &e->info;
-	struct iscsi_cmd *c;
-
-	if (run(e, e->wire_lun, scsi_cdb_inquiry(1, 0xb2, 64),
-		"INQUIRY VPD 0xb2", NULL, 0, &c, NULL))
-		return;
-	lbp = decode(c, 8);
-	if (lbp) {
-		i->vpd_b2 = true;
-		i->lbpu = lbp->lbpu;
-		i->lbpws = lbp->lbpws;
-		i->lbprz = i->lbprz || lbp->lbprz;
-		i->anc_sup = lbp->anc_sup;
-		i->prov_type = lbp->provisioning_type;
-	}
-	cmd_free(c);
-}
-
-/* Pages 0xB0 (block limits) and 0xB2 (provisioning), where listed. */
-static void probe_vpd(struct svm_ep_iscsi *e)
-{
-	struct iscsi_cmd *c;
-	bool b0, b2;
-
-	if (run(e, e->wire_lun, scsi_cdb_inquiry(1, 0x00, 255),
-		"INQUIRY VPD 0x00", NULL, 0, &c, NULL))
-		return;
-	b0 = vpd_listed(c, 0xb0);
-	b2 = vpd_listed(c, 0xb2);
-	cmd_free(c);
-	if (b0)
-		probe_b0(e);
-	if (b2)
-		probe_b2(e);
-}
-
-/*
- * REPORT SUPPORTED OPERATION CODES for one command (sa < 0: none): 1
- * supported, 0 not, -1 unknown (the target does not say).
- */
-static int rsoc(struct svm_ep_iscsi *e, int opcode, int sa)
-{
-	struct scsi_report_supported_op_codes_one_command *one;
-	const struct scsi_task *t;
-	struct scsi_task *p;
-	struct iscsi_cmd *c;
-	int ret = -1;
-
-	p = scsi_cdb_report_supported_opcodes(0, sa < 0 ?
-					      SCSI_REPORT_SUPPORTING_OPCODE :
-					      SCSI_REPORT_SUPPORTING_SERVICEACTION,
-					      opcode, sa < 0 ? 0 : sa, 64);
-	if (run(e, e->wire_lun, p, "REPORT SUPPORTED OPERATION CODES", NULL, 0,
-		&c, NULL))
-		return -1;
-	t = c->task;
-	/* libiscsi copies the CDB usage data without looking at the size */
-	if (t->datain.size >= 4 &&
-	    t->datain.size >= 4 + (t->datain.data[2] ? 16 :
-				   (t->datain.data[3] > 16 ? 16 :
-				    t->datain.data[3]))) {
-		one = decode(c, 4);
-		/* 1: not supported; 3: as the standard says, 5: vendor */
-		if (one && one->support == 1)
-			ret = 0;
-		else if (one && (one->support == 3 || one->support == 5))
-			ret = 1;
-	}
-	cmd_free(c);
-	return ret;
-}
-
-/* WRITE SAME(16) without UNMAP: LBPWS, or REPORT SUPPORTED OPERATION CODES. */
-static bool probe_ws16(struct svm_ep_iscsi *e)
-{
-	return e->info.lbpws || rsoc(e, SCSI_OPCODE_WRITE_SAME16, -1) == 1;
-}
-
-/*
- * GET LBA STATUS works: tried unless REPORT SUPPORTED OPERATION CODES says
- * it is not there (LIO: which also logs every one it refuses).
- */
-static bool probe_lba_status(struct svm_ep_iscsi *e)
-{
-	if (!e->info.lbpme ||
-	    !rsoc(e, SCSI_OPCODE_SERVICE_ACTION_IN, SCSI_GET_LBA_STATUS))
-		return false;
-	return !run(e, e->wire_lun, scsi_cdb_get_lba_status(0, 24),
-		    "GET LBA STATUS", NULL, 0, NULL, NULL);
-}
-
-/* MODE SENSE(6): the WP bit of the device-specific parameter. */
-static bool probe_wp(struct svm_ep_iscsi *e)
-{
-	struct scsi_mode_sense *ms;
-	struct iscsi_cmd *c;
-	bool wp = false;
-
-	if (run(e, e->wire_lun,
-		scsi_cdb_modesense6(1, SCSI_MODESENSE_PC_CURRENT,
-				    SCSI_MODEPAGE_RETURN_ALL_PAGES, 0, 255),
-		"MODE SENSE(6)", NULL, 0, &c, NULL))
-		return false;
-	ms = decode(c, 4);
-	wp = ms && (ms->device_specific_parameter & 0x80);
-	cmd_free(c);
-	return wp;
-}
-
-static uint32_t pick_max_io(const struct svm_ep_iscsi *e)
-{
-	uint32_t bs = e->ep.block_size;
-	uint64_t m = e->info.max_xfer ? (uint64_t)e->info.max_xfer * bs :
-		     DEFAULT_MAX_IO;
-
-	if (m > MAX_IO_CAP)
-		m = MAX_IO_CAP;
-	m -= m % bs;
-	return m < bs ? bs : (uint32_t)m;
-}
-
-static int probe(struct svm_ep_iscsi *e)
-{
-	struct svm_iscsi_info *i = &e->info;
-	int ret;
-
-	ret = probe_luns(e);
-	if (!ret)
-		ret = probe_inquiry(e);
-	if (!ret) {
-		ret = run(e, e->wire_lun, scsi_cdb_testunitready(),
-			  "TEST UNIT READY", NULL, 0, NULL, NULL);
-		if (ret)
-			ret = refail(e, ret, "LUN %u of target %s is not ready",
-				     e->lun, e->iqn);
-	}
-	if (!ret)
-		ret = probe_capacity(e);
-	if (ret)
-		return ret;
-	probe_vpd(e);
-	i->ws16 = probe_ws16(e);
-	e->can_ws = i->ws16;
-	e->can_ws_unmap = i->lbpme && i->lbpws;
-	e->can_unmap = i->lbpme && i->lbpu;
-	e->can_lba_status = probe_lba_status(e);
-	if (e->ep.writable) {
-		i->write_protected = probe_wp(e);
-		if (i->write_protected)
-			return svm_ep_fail(&e->ep, -EROFS,
-					   "LUN %u of target %s is write-protected",
-					   e->lun, e->iqn);
-	}
-	e->zero_block = calloc(1, e->ep.block_size);
-	if (!e->zero_block)
-		return svm_ep_fail(&e->ep, -ENOMEM, "out of memory");
-	e->ep.max_io = pick_max_io(e);
-	caps_update(e);
-	e->ep.msg[0] = 0;
-	return 0;
 }
 
 /* ------------------------------------------------------------------------
@@ -1433,8 +1003,8 @@ static int iscsi_write(struct svm_ep *ep, struct svm_ep_io *io)
 static int learned_off(struct svm_ep_iscsi *e, bool *can, const char *what)
 {
 	*can = false;
-	caps_update(e);
-	return refail(e, -EOPNOTSUPP,
+	svm_iscsi_caps_update(e);
+	return svm_iscsi_refail(e, -EOPNOTSUPP,
 		      "%s refused by the target (not tried again)", what);
 }
 
@@ -1458,14 +1028,14 @@ static int zero_ws(struct svm_ep_iscsi *e, uint64_t lba, uint64_t nblocks,
 			return svm_ep_fail(&e->ep, -EOPNOTSUPP,
 					   "%s: not supported by the target",
 					   what);
-		ret = run(e, e->wire_lun,
+		ret = svm_iscsi_run(e, e->wire_lun,
 			  scsi_cdb_writesame16(0, 0, unmap, lba, 0,
 					       (uint32_t)k, bs),
 			  what, e->zero_block, bs, NULL, &s);
 		if (ret && s.key == SCSI_SENSE_ILLEGAL_REQUEST)
 			return learned_off(e, can, what);
 		if (ret)
-			return refail(e, ret, "zeroing at offset %llu",
+			return svm_iscsi_refail(e, ret, "zeroing at offset %llu",
 				      (unsigned long long)lba * bs);
 		lba += k;
 		nblocks -= k;
@@ -1494,12 +1064,12 @@ static int unmap_cmds(struct svm_ep_iscsi *e, uint64_t lba, uint64_t nblocks)
 		scsi_set_uint16(list + 2, 16);
 		scsi_set_uint64(list + 8, lba);
 		scsi_set_uint32(list + 16, k);
-		ret = run(e, e->wire_lun, scsi_cdb_unmap(0, 0, sizeof(list)),
+		ret = svm_iscsi_run(e, e->wire_lun, scsi_cdb_unmap(0, 0, sizeof(list)),
 			  "UNMAP", list, sizeof(list), NULL, &s);
 		if (ret && s.key == SCSI_SENSE_ILLEGAL_REQUEST)
 			return learned_off(e, &e->can_unmap, "UNMAP");
 		if (ret)
-			return refail(e, ret, "unmapping at offset %llu",
+			return svm_iscsi_refail(e, ret, "unmapping at offset %llu",
 				      (unsigned long long)lba *
 				      e->ep.block_size);
 		lba += k;
@@ -1575,17 +1145,17 @@ static int iscsi_extent(struct svm_ep *ep, uint64_t off, uint64_t len,
 	*runlen = len;
 	if (!(ep->caps & SVM_EP_CAP_HOLES) || !len || off >= ep->size)
 		return 0;
-	ret = run(e, e->wire_lun, scsi_cdb_get_lba_status(lba, 8 + 16 * 64),
+	ret = svm_iscsi_run(e, e->wire_lun, scsi_cdb_get_lba_status(lba, 8 + 16 * 64),
 		  "GET LBA STATUS", NULL, 0, &c, &s);
 	if (ret && s.key == SCSI_SENSE_ILLEGAL_REQUEST) {
 		e->can_lba_status = false;
-		caps_update(e);
+		svm_iscsi_caps_update(e);
 		return 0;
 	}
 	if (ret)
-		return refail(e, ret, "allocation at offset %llu",
+		return svm_iscsi_refail(e, ret, "allocation at offset %llu",
 			      (unsigned long long)off);
-	gls = decode(c, 8);
+	gls = svm_iscsi_decode(c, 8);
 	for (uint32_t i = 0; gls && i < gls->num_descriptors; i++) {
 		const struct scsi_lba_status_descriptor *d;
 
@@ -1598,7 +1168,7 @@ static int iscsi_extent(struct svm_ep *ep, uint64_t off, uint64_t len,
 		*runlen = end - off < len ? end - off : len;
 		break;
 	}
-	cmd_free(c);
+	svm_iscsi_cmd_free(c);
 	if (!*runlen)
 		*runlen = len < bs ? len : bs;
 	return 0;
@@ -1611,7 +1181,7 @@ static int iscsi_flush(struct svm_ep *ep)
 	int ret;
 
 	if (e->can_sync16) {
-		ret = run(e, e->wire_lun,
+		ret = svm_iscsi_run(e, e->wire_lun,
 			  scsi_cdb_synchronizecache16(0, 0, 0, 0),
 			  "SYNCHRONIZE CACHE(16)", NULL, 0, NULL, &s);
 		if (!ret || s.key != SCSI_SENSE_ILLEGAL_REQUEST ||
@@ -1619,7 +1189,7 @@ static int iscsi_flush(struct svm_ep *ep)
 			return ret;
 		e->can_sync16 = false;
 	}
-	return run(e, e->wire_lun, scsi_cdb_synchronizecache10(0, 0, 0, 0),
+	return svm_iscsi_run(e, e->wire_lun, scsi_cdb_synchronizecache10(0, 0, 0, 0),
 		   "SYNCHRONIZE CACHE(10)", NULL, 0, NULL, NULL);
 }
 
@@ -1666,7 +1236,7 @@ static void iscsi_close(struct svm_ep *ep)
 	ctx_drop(e);
 	while ((c = e->pending)) {
 		list_del(c);
-		cmd_free(c);
+		svm_iscsi_cmd_free(c);
 	}
 	free(e->zero_block);
 	free(ep->name);
@@ -1897,7 +1467,7 @@ int svm_ep_iscsi_open(const char *url, unsigned int flags,
 	}
 	ret = connect_first(e);
 	if (!ret)
-		ret = probe(e);
+		ret = svm_iscsi_probe(e);
 	if (ret) {
 		svm_set_err(err, errlen, "%s: %s", e->ep.name, e->ep.msg);
 		iscsi_close(&e->ep);
