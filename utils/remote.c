@@ -216,7 +216,7 @@ static int nfs_ds_url(const char *dir, struct svm_url *u, char *err, size_t errl
  * The refusal of a live migrate to a URL datastore, with the mount or login
  * that would make it a path: -1, or -2 for a URL that does not parse.
  */
-static int live_hint(const char *tok)
+const char *remote_live_words(const char *tok, char *buf, size_t len)
 {
 	struct svm_url *u = calloc(1, sizeof(*u));
 	char shown[512], err[256], host[SVM_URL_HOST_MAX + 2];
@@ -225,15 +225,15 @@ static int live_hint(const char *tok)
 
 	url_show(tok, shown, sizeof(shown));
 	if (!u) {
-		msg("datastore %s: out of memory", shown);
-		return -1;
+		snprintf(buf, len, "datastore %s: out of memory", shown);
+		return buf;
 	}
 	ret = is_scheme(tok, "nfs") ? nfs_ds_url(tok, u, err, sizeof(err)) :
 	      svm_url_parse(tok, u, err, sizeof(err));
 	if (ret) {
-		msg("datastore %s: %s", shown, err);
+		snprintf(buf, len, "datastore %s: %s", shown, err);
 		free(u);
-		return -2;
+		return NULL;
 	}
 	snprintf(host, sizeof(host), u->ipv6 ? "[%s]" : "%s", u->host);
 	if (u->scheme == SVM_URL_NFS) {
@@ -246,18 +246,27 @@ static int live_hint(const char *tok)
 				 u->nfs_version == 4 ? 4 : 3, u->port);
 		else
 			snprintf(opt, sizeof(opt), "vers=%d", u->nfs_version == 4 ? 4 : 3);
-		msg("datastore %s is not mounted here: a running disk moves through the kernel's NFS client: mount -t nfs -o %s %s:%s /mnt/%s and use --to /mnt/%s, or svmotion cold for a powered-off disk",
-		    shown, opt, host, u->export_, mnt, mnt);
+		snprintf(buf, len, "datastore %s is not mounted here: a running disk moves through the kernel's NFS client: mount -t nfs -o %s %s:%s /mnt/%s and use --to /mnt/%s, or svmotion cold for a powered-off disk",
+			 shown, opt, host, u->export_, mnt, mnt);
 	} else {
 		char portal[SVM_URL_HOST_MAX + 16];
 
 		snprintf(portal, sizeof(portal), "%s:%u", host,
 			 u->port ? u->port : 3260);
-		msg("datastore %s: a running disk moves through the kernel's iSCSI initiator: log in with iscsiadm -m discovery -t sendtargets -p %s && iscsiadm -m node -T %s -p %s --login and use the /dev/sdX of LUN %u it gives, or svmotion cold for a powered-off disk",
-		    shown, portal, u->iqn, portal, u->lun);
+		snprintf(buf, len, "datastore %s: a running disk moves through the kernel's iSCSI initiator: log in with iscsiadm -m discovery -t sendtargets -p %s && iscsiadm -m node -T %s -p %s --login and use the /dev/sdX of LUN %u it gives, or svmotion cold for a powered-off disk",
+			 shown, portal, u->iqn, portal, u->lun);
 	}
 	free(u);
-	return -1;
+	return buf;
+}
+
+static int live_hint(const char *tok)
+{
+	char buf[2048];
+	bool ok = remote_live_words(tok, buf, sizeof(buf)) != NULL;
+
+	msg("%s", buf);
+	return ok ? -1 : -2;
 }
 
 int remote_ds_parse(struct ds_part *ds, bool cold)

@@ -140,3 +140,24 @@ void slots_release(struct slots *s)
 	free(s->fds);
 	free(s);
 }
+
+int slots_in_use(const char *ds, unsigned int max)
+{
+	char path[PATH_MAX];
+	unsigned int i;
+	int n = 0, fd;
+
+	for (i = 0; i < max; i++) {
+		struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+
+		snprintf(path, sizeof(path), "%s/.svmotion/slot.%u", ds, i);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;	/* never taken */
+		/* F_OFD_GETLK: would a write lock conflict, i.e. is it held */
+		if (!fcntl(fd, F_OFD_GETLK, &fl) && fl.l_type != F_UNLCK)
+			n++;
+		close(fd);
+	}
+	return n;
+}

@@ -127,6 +127,8 @@ static void usage(FILE *f)
 		"  status [--json]      migrations in progress\n"
 		"  abort DISK           stop a migration: back to the source, nothing lost\n"
 		"  cold DISK... --to ...  move powered-off disks (no target, the mover alone)\n"
+		"  datastores [--json] [DATASTORE...]\n"
+		"                       what each datastore is, its room and offloads\n"
 		"\n"
 		"'svmotion COMMAND --help' explains each. A DISK is a VMDK descriptor with\n"
 		"FLAT extents, a raw image or a block device; a datastore is a directory\n"
@@ -149,7 +151,7 @@ int main(int argc, char **argv)
 		{ "attach", cmd_attach }, { "detach", cmd_detach },
 		{ "list", cmd_list }, { "migrate", cmd_migrate },
 		{ "status", cmd_status }, { "abort", cmd_abort },
-		{ "cold", cmd_cold },
+		{ "cold", cmd_cold }, { "datastores", cmd_datastores },
 	};
 	const char *env = getenv("SVMOTION_STATE_DIR");
 	size_t i;

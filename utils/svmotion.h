@@ -13,6 +13,7 @@
  *   plan.c      the plan: datastores, destination extents, checks,
  *               destination files, the table's segments and copy pairs
  *   status.c    rollback, abort, status
+ *   datastores.c  svmotion datastores: what each datastore is (lib/svm-ds)
  *   handoff.c   pausing the hypervisor: none, qmp:SOCKET, exec:COMMAND
  *   slots.c     concurrency limits: per host and per datastore
  *   remote.c    cold copies with URLs (nfs://, iscsi://): datastore and
@@ -205,6 +206,10 @@ int cmd_migrate(int argc, char **argv);
 int cmd_cold(int argc, char **argv);
 int cmd_abort(int argc, char **argv);
 int cmd_status(int argc, char **argv);
+
+/* ---- datastores.c --------------------------------------------------------- */
+
+int cmd_datastores(int argc, char **argv);
 /* Roll disk st back to linear(source), remove destinations; 0 or -errno. */
 int rollback(struct svm_state *st, char *err, size_t errlen);
 
@@ -228,6 +233,12 @@ int remote_ds_parse(struct ds_part *ds, bool cold);
  * login that would do: 0 none, -1 refused, -2 a malformed URL (usage).
  */
 int remote_refuse_live(const struct opts *o);
+/*
+ * Why URL datastore tok cannot take a live migration, and the mount or
+ * iscsiadm login that would make it usable, into buf. NULL (buf: the
+ * reason) when tok is not a valid URL.
+ */
+const char *remote_live_words(const char *tok, char *buf, size_t len);
 /* "scheme://...": the URL without a password, for messages. */
 const char *url_show(const char *spec, char *buf, size_t len);
 /*
@@ -284,5 +295,7 @@ int slots_take(const char *const *ds, size_t n, unsigned int host_max,
 	       unsigned int ds_max, bool no_wait, volatile sig_atomic_t *stop,
 	       struct slots **out, char *err, size_t errlen);
 void slots_release(struct slots *s);
+/* How many of ds's max slots are held now (by any host), read-only. */
+int slots_in_use(const char *ds, unsigned int max);
 
 #endif /* SVMOTION_H */
