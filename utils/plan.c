@@ -19,6 +19,7 @@
 
 #include "migrate.h"
 #include "svm-dm.h"
+#include "svm-ds.h"
 #include "svm-ep.h"
 #include "svm-vmdk.h"
 #include "svmotion.h"
@@ -140,6 +141,27 @@ const char *format_name(const char *f)
 }
 
 /*
+ * What local datastore d is, for messages (lib/svm-ds); a soft NFS mount is
+ * worth a warning: a slow server fails its writes where a hard mount waits,
+ * and the migration then falls back to the source.
+ */
+static void ds_what(struct ds_part *d)
+{
+	struct svm_ds_info *i = malloc(sizeof(*i));
+
+	d->what[0] = 0;
+	if (!i)
+		return;
+	if (!svm_ds_probe(d->path, i, NULL, 0)) {
+		svm_ds_describe(i, d->what, sizeof(d->what));
+		if (i->kind == SVM_DS_NFS && i->nfs.soft)
+			info("datastore %s is a soft NFS mount (%s): a slow server fails its writes, and the migration then falls back to the source; a hard mount waits",
+			     d->path, d->what);
+	}
+	free(i);
+}
+
+/*
  * Plan job j's destination extents over its datastores and check them.
  * Returns 0 or -1 (message printed).
  */
@@ -182,6 +204,7 @@ int plan(struct job *j, const struct opts *o)
 				msg("datastore %s is not writable: %s", real, strerror(errno));
 				return -1;
 			}
+			ds_what(&j->ds[k]);
 		}
 		if (j->ds[k].size % 512) {
 			msg("datastore %s: size %llu is not a multiple of 512", real,
@@ -332,8 +355,10 @@ int plan(struct job *j, const struct opts *o)
 		if (need > avail) {
 			char a[32], b[32];
 
-			msg("%s: datastore %s has %s free, %s needed for format %s",
+			msg("%s: datastore %s%s%s%s has %s free, %s needed for format %s",
 			    j->name, url_show(j->ds[k].path, shown, sizeof(shown)),
+			    j->ds[k].what[0] ? " (" : "", j->ds[k].what,
+			    j->ds[k].what[0] ? ")" : "",
 			    fmt_size(avail, a, sizeof(a)),
 			    fmt_size(need, b, sizeof(b)), f);
 			return -1;

@@ -153,6 +153,8 @@ struct ds_part {
 	enum ds_kind kind;
 	uint64_t avail;		/* DS_NFS: free bytes seen by the checks,
 				 * UINT64_MAX: unknown */
+	char what[320];		/* DS_DIR, DS_BLK: what it is (svm-ds), for
+				 * messages: "NFS srv:/ds2 (v4.2, hard)" */
 };
 
 struct svm_disk;
