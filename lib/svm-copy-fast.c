@@ -32,20 +32,60 @@
 #include <unistd.h>
 
 #include "svm-copy-int.h"
+#include "svm-ds.h"
+#include "svm-util.h"
 
 #define CFR_CHUNK (16ULL << 20)
 
 /* What copy_file_range does between a pair's files, found once per pair. */
 enum cfr_kind {
 	CFR_UNPROBED = 0,
-	CFR_SERVER,		/* NFS: a server-side copy */
+	CFR_SERVER,		/* NFSv4.2: a server-side COPY, once proven */
 	CFR_CLONE,		/* try a reflink clone (FICLONERANGE) */
 	CFR_NONE,		/* neither: not used */
 };
 
 struct cfr_pair {
 	enum cfr_kind kind;
+	/*
+	 * CFR_SERVER: the mount's counters showed the server doing the COPY
+	 * (a kernel whose server refuses COPY falls back to a copy through
+	 * this host, silently): not assumed, seen after the first call
+	 */
+	bool proven;
+	char mnt[PATH_MAX];	/* CFR_SERVER: the NFS mount point */
+	char why[160];		/* CFR_NONE: why not */
 };
+
+/*
+ * An NFS destination: copy_file_range is a server-side COPY only on an
+ * NFSv4.2 mount (on v3 and v4.0/4.1 the kernel copies through this host).
+ */
+static enum cfr_kind cfr_nfs_kind(struct svm_pair *p, struct cfr_pair *cp)
+{
+	struct svm_ds_mount *m = malloc(sizeof(*m));
+	struct svm_ds_nfs n;
+	enum cfr_kind k = CFR_NONE;
+
+	if (!m) {
+		snprintf(cp->why, sizeof(cp->why), "copy_file_range: out of memory");
+		return CFR_NONE;
+	}
+	if (svm_ds_mount_of(p->ext.dst.path, m) || svm_ds_parse_nfs(m, &n)) {
+		snprintf(cp->why, sizeof(cp->why),
+			 "copy_file_range: the NFS mount of %s is not in the mount table",
+			 p->ext.dst.path);
+	} else if (strcmp(n.vers, "4.2")) {
+		snprintf(cp->why, sizeof(cp->why),
+			 "copy_file_range: NFS v%s has no server-side COPY (v4.2 has)",
+			 n.vers);
+	} else {
+		snprintf(cp->mnt, sizeof(cp->mnt), "%s", m->point);
+		k = CFR_SERVER;
+	}
+	free(m);
+	return k;
+}
 
 static enum cfr_kind cfr_kind(const struct svm_pair *p)
 {
@@ -109,11 +149,15 @@ static int cfr_applies(struct svm_copy *c, struct svm_pair *p, uint64_t src_off,
 	 * NFS (server-side copy) and reflink clones (format same). Elsewhere
 	 * copy_file_range is a page-cache copy, slower than O_DIRECT.
 	 */
-	if (cp->kind == CFR_UNPROBED)
-		cp->kind = !fstatfs(p->df->fd, &sf) &&
-			   sf.f_type == NFS_SUPER_MAGIC ? CFR_SERVER : CFR_CLONE;
+	if (cp->kind == CFR_UNPROBED) {
+		if (!fstatfs(p->df->fd, &sf) && sf.f_type == NFS_SUPER_MAGIC)
+			cp->kind = cfr_nfs_kind(p, cp);
+		else
+			cp->kind = CFR_CLONE;
+	}
 	if (cp->kind == CFR_NONE) {
-		snprintf(why, whylen, "copy_file_range: no reflink here and not NFS");
+		snprintf(why, whylen, "%s", cp->why[0] ? cp->why :
+			 "copy_file_range: no reflink here and not NFS");
 		return -EOPNOTSUPP;
 	}
 	if (cp->kind == CFR_CLONE && c->opts.format != SVM_FORMAT_SAME) {
@@ -154,7 +198,21 @@ static int cfr_clone(struct svm_copy *c, struct svm_range *r)
 		return -EOPNOTSUPP;
 	}
 	svm_copy_account(c, r, SVM_MODE_FAST, r->len, 0);
+	r->offloaded += r->len;		/* shared blocks: nothing moved */
 	return 0;
+}
+
+/*
+ * Whether the NFS server did the n bytes copy_file_range just copied,
+ * from the mount's counters before (s0) and after: COPY calls, and not
+ * the bytes written through this host. Other writers on the mount can
+ * make it look like not: the copy then goes on without it, safe.
+ */
+static bool cfr_server_did(const struct svm_nfs_ops *s0,
+			   const struct svm_nfs_ops *s1, uint64_t n)
+{
+	return s1->copy_ops > s0->copy_ops &&
+	       s1->write_bytes - s0->write_bytes < n / 2;
 }
 
 static int cfr_copy(struct svm_copy *c, struct svm_range *r)
@@ -164,6 +222,9 @@ static int cfr_copy(struct svm_copy *c, struct svm_range *r)
 	uint64_t end = r->src_off + r->len;
 	ssize_t n;
 	int ret;
+
+	struct cfr_pair *cp = p->bk[SVM_BK_CFR];
+	struct svm_nfs_ops s0, s1 = { 0 };
 
 	if (cfr_kind(p) == CFR_CLONE)
 		return cfr_clone(c, r);	/* a clone keeps the holes */
@@ -197,7 +258,32 @@ static int cfr_copy(struct svm_copy *c, struct svm_range *r)
 			r->fail_off = in;
 			return ret;
 		}
+		if (!cp->proven && svm_ds_nfs_ops(cp->mnt, &s0)) {
+			cp->kind = CFR_NONE;
+			svm_set_err(cp->why, sizeof(cp->why),
+				    "copy_file_range: no counters for %s in /proc/self/mountstats to see the server's COPY",
+				    cp->mnt);
+			snprintf(r->why, sizeof(r->why), "%s", cp->why);
+			r->fail_off = at;
+			return -EOPNOTSUPP;
+		}
 		n = copy_file_range(p->sf->fd, &in, p->df->fd, &out, want, 0);
+		if (n > 0 && !cp->proven) {
+			if (svm_ds_nfs_ops(cp->mnt, &s1) || !cfr_server_did(&s0, &s1, n)) {
+				/* copied, but through this host: the next backend redoes it */
+				cp->kind = CFR_NONE;
+				svm_set_err(cp->why, sizeof(cp->why),
+					    "copy_file_range on %s: the server did no COPY (%llu bytes written through this host for %zd)",
+					    cp->mnt,
+					    (unsigned long long)(s1.write_bytes - s0.write_bytes), n);
+				snprintf(r->why, sizeof(r->why), "%s", cp->why);
+				r->fail_off = at;
+				return -EOPNOTSUPP;
+			}
+			cp->proven = true;
+		}
+		if (n > 0)
+			r->offloaded += n;	/* the server copied it */
 		if (n < 0) {
 			ret = -errno;
 			if (ret == -EINTR)

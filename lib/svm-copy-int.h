@@ -43,6 +43,13 @@ enum svm_backend_id {
 	SVM_BK_STREAM,
 	SVM_COPY_NR_BACKENDS
 };
+_Static_assert(SVM_BK_XCOPY == (int)SVM_BACKEND_XCOPY &&
+	       SVM_BK_CFR == (int)SVM_BACKEND_CFR &&
+	       SVM_BK_FAST == (int)SVM_BACKEND_FAST &&
+	       SVM_BK_BUFFERED == (int)SVM_BACKEND_BUFFERED &&
+	       SVM_BK_STREAM == (int)SVM_BACKEND_STREAM &&
+	       SVM_COPY_NR_BACKENDS == (int)SVM_BACKEND_COUNT,
+	       "the public backend ids are the engine's");
 
 /* One extent pair, opened. */
 struct svm_pair {
@@ -94,6 +101,8 @@ struct svm_range {
 	uint64_t src_off;	/* absolute, in the source */
 	uint64_t len;
 	uint64_t copied, skipped; /* accounted so far (rolled back on refusal) */
+	uint64_t offloaded;	/* of copied, what no data crossed this host
+				 * for (the backend says) */
 	uint64_t fail_off;	/* source offset of a failure */
 	enum svm_copy_mode mode; /* accounted as */
 	/*

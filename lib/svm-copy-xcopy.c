@@ -161,6 +161,7 @@ static int xcopy_copy(struct svm_copy *c, struct svm_range *r)
 		return svm_copy_fail(c, ret, r->fail_off, "%s", err);
 	}
 	svm_copy_account(c, r, SVM_MODE_XCOPY, r->len, 0);
+	r->offloaded += r->len;		/* the array copied it */
 	return 0;
 }
 

@@ -56,6 +56,18 @@ const char *svm_copy_mode_name(enum svm_copy_mode m)
 	}
 }
 
+const char *svm_copy_backend_name(enum svm_copy_backend b)
+{
+	switch (b) {
+	case SVM_BACKEND_XCOPY: return "xcopy";
+	case SVM_BACKEND_CFR: return "copy_file_range";
+	case SVM_BACKEND_FAST: return "fast";
+	case SVM_BACKEND_BUFFERED: return "buffered";
+	case SVM_BACKEND_STREAM: return "stream";
+	default: return "?";
+	}
+}
+
 const char *svm_copy_format_name(enum svm_copy_format f)
 {
 	switch (f) {
@@ -938,16 +950,26 @@ static void note_fallback(struct svm_copy *c, unsigned int k, const char *why)
 		pthread_mutex_unlock(&c->parent->mu);
 }
 
-/* Backend ops accounted bytes: it is named in res->backends. */
-static void note_backend(struct svm_copy *c, const struct svm_copy_ops *ops)
+/*
+ * Backend ops accounted the bytes of r (kept: not redone by another): it
+ * is named in res->backends, and they count as its.
+ */
+static void note_backend(struct svm_copy *c, const struct svm_copy_ops *ops,
+			 const struct svm_range *r)
 {
 	struct svm_copy *top = c->parent ? c->parent : c;
 
+	c->res->bytes_by_backend[ops->id] += r->copied;
+	c->res->bytes_offloaded += r->offloaded;
 	if (c->parent)
 		pthread_mutex_lock(&c->parent->mu);
-	top->backends_used |= 1u << ops->id;
-	if (c->parent)
+	if (r->copied || r->skipped)
+		top->backends_used |= 1u << ops->id;
+	if (c->parent) {
+		top->res->bytes_by_backend[ops->id] += r->copied;
+		top->res->bytes_offloaded += r->offloaded;
 		pthread_mutex_unlock(&c->parent->mu);
+	}
 }
 
 /* Copy one data range through the chain, falling back on refusal. */
@@ -973,9 +995,10 @@ static int copy_range(struct svm_copy *c, struct svm_pair *p, uint64_t off,
 			continue;
 		}
 		r.mode = ops->mode;
+		r.offloaded = 0;
 		ret = ops->copy(c, &r);
-		if (!ret && (r.copied || r.skipped))
-			note_backend(c, ops);
+		if (!ret || !svm_copy_is_refusal(ret) || k + 1 == c->chain_len)
+			note_backend(c, ops, &r);	/* not redone */
 		if (ret == -ECANCELED && !c->res->error)
 			svm_copy_fail(c, ret, r.fail_off, "cancelled");
 		if (!ret || !svm_copy_is_refusal(ret) || k + 1 == c->chain_len)
@@ -985,6 +1008,7 @@ static int copy_range(struct svm_copy *c, struct svm_pair *p, uint64_t off,
 		note_fallback(c, k, r.why[0] ? r.why : strerror(-ret));
 		r.why[0] = 0;
 		unaccount(c, &r, ops->mode);
+		r.offloaded = 0;
 		c->res->error = 0;
 		c->res->error_offset = 0;
 		c->res->message[0] = 0;

@@ -205,6 +205,17 @@ struct svm_copy_opts {
 	int timeout_ms;
 };
 
+/* The mover's backends (svm_copy_result.bytes_by_backend). */
+enum svm_copy_backend {
+	SVM_BACKEND_XCOPY,	/* SCSI EXTENDED COPY: the array copies */
+	SVM_BACKEND_CFR,	/* copy_file_range: an NFS server-side COPY
+				 * (proven in mountstats), a reflink clone */
+	SVM_BACKEND_FAST,	/* O_DIRECT reads and writes, through here */
+	SVM_BACKEND_BUFFERED,	/* the page cache, through here */
+	SVM_BACKEND_STREAM,	/* remote endpoints (nfs://, iscsi://) */
+	SVM_BACKEND_COUNT
+};
+
 struct svm_copy_result {
 	uint64_t bytes_copied;
 	uint64_t bytes_skipped;
@@ -234,6 +245,13 @@ struct svm_copy_result {
 	 * endpoints through their ops: a remote end), comma-separated
 	 */
 	char backends[96];
+	/* bytes_copied by each backend (enum svm_copy_backend) */
+	uint64_t bytes_by_backend[SVM_BACKEND_COUNT];
+	/*
+	 * of bytes_copied, those whose data did not pass through this host:
+	 * EXTENDED COPY, an NFS COPY the server did, a reflink clone
+	 */
+	uint64_t bytes_offloaded;
 };
 
 struct svm_copy;
@@ -284,6 +302,8 @@ void svm_copy_free(struct svm_copy *c);
 
 /* "auto", "xcopy", "fast", "buffered" (static strings; "?" if unknown). */
 const char *svm_copy_mode_name(enum svm_copy_mode m);
+/* "xcopy", "copy_file_range", "fast", "buffered", "stream" ("?"). */
+const char *svm_copy_backend_name(enum svm_copy_backend b);
 /* "same", "thin", "thick-lazy", "thick-eager" ("?" if unknown). */
 const char *svm_copy_format_name(enum svm_copy_format f);
 

@@ -672,6 +672,119 @@ int svm_ds_probe(const char *path, struct svm_ds_info *ds, char *err,
 	return svm_ds_probe_at(NULL, path, ds, err, errlen);
 }
 
+int svm_ds_mount_of(const char *path, struct svm_ds_mount *m)
+{
+	char real[PATH_MAX], *table = NULL;
+	struct stat st;
+	int ret;
+
+	if (!realpath(path, real) || stat(real, &st))
+		return -errno;
+	ret = read_table(MOUNTINFO, &table);
+	if (ret)
+		return ret;
+	ret = svm_ds_find_mount(table, major(st.st_dev), minor(st.st_dev), real, m);
+	free(table);
+	return ret;
+}
+
+/* ---- NFS operation counters --------------------------------------------------- */
+
+/* "  NAME: n0 n1 n2 n3 n4 ...": the name and the first five numbers. */
+static bool op_line(const char *line, char *name, size_t nlen, uint64_t v[5])
+{
+	const char *p = line;
+	size_t n;
+	int k;
+
+	while (*p == ' ' || *p == '\t')
+		p++;
+	n = strcspn(p, ":\n ");
+	if (!n || n >= nlen || p[n] != ':')
+		return false;
+	memcpy(name, p, n);
+	name[n] = 0;
+	p += n + 1;
+	for (k = 0; k < 5; k++) {
+		char *end;
+
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p < '0' || *p > '9')
+			return false;
+		errno = 0;
+		v[k] = strtoull(p, &end, 10);
+		if (errno)
+			return false;
+		p = end;
+	}
+	return true;
+}
+
+int svm_ds_parse_mountstats(const char *text, const char *mountpoint,
+			    struct svm_nfs_ops *o)
+{
+	const char *line = text;
+	bool in = false, perop = false, found = false;
+
+	memset(o, 0, sizeof(*o));
+	while (line && *line) {
+		const char *nl = strchr(line, '\n');
+
+		if (!strncmp(line, "device ", 7)) {
+			const char *on = strstr(line, " mounted on ");
+			char mp[PATH_MAX];
+			const char *q;
+
+			if (in)
+				break;		/* the next mount: done */
+			if (on && (!nl || on < nl) && (q = on + 12) &&
+			    !field(&q, mp, sizeof(mp)) &&
+			    !strcmp(mp, mountpoint) &&
+			    strstr(q, " with fstype nfs") == q) {
+				in = found = true;
+			}
+		} else if (in) {
+			char name[32];
+			uint64_t v[5];
+
+			size_t ll = nl ? (size_t)(nl - line) : strlen(line);
+
+			if (memmem(line, ll, "per-op statistics", 17))
+				perop = true;
+			else if (perop && op_line(line, name, sizeof(name), v)) {
+				if (!strcmp(name, "READ")) {
+					o->read_ops = v[0];
+					o->read_bytes = v[4];
+				} else if (!strcmp(name, "WRITE")) {
+					o->write_ops = v[0];
+					o->write_bytes = v[3];
+				} else if (!strcmp(name, "COPY")) {
+					o->copy_ops = v[0];
+				} else if (!strcmp(name, "CLONE")) {
+					o->clone_ops = v[0];
+				}
+			}
+		}
+		line = nl ? nl + 1 : NULL;
+	}
+	if (!found)
+		return -ENOENT;
+	return perop ? 0 : -EINVAL;
+}
+
+int svm_ds_nfs_ops(const char *mountpoint, struct svm_nfs_ops *o)
+{
+	char *text = NULL;
+	int ret = read_table("/proc/self/mountstats", &text);
+
+	if (ret)
+		return ret;
+	ret = svm_ds_parse_mountstats(text, mountpoint, o);
+	free(text);
+	return ret;
+}
+
 /* ---- words ------------------------------------------------------------------ */
 
 const char *svm_ds_describe(const struct svm_ds_info *ds, char *buf,

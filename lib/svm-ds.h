@@ -134,6 +134,27 @@ int svm_ds_parse_nfs(const struct svm_ds_mount *m, struct svm_ds_nfs *n);
 int svm_ds_sysfs_dev(const char *sysfs, unsigned int major,
 		     unsigned int minor, struct svm_ds_info *ds);
 
+/* The mount the file or directory path is on (/proc/self/mountinfo). */
+int svm_ds_mount_of(const char *path, struct svm_ds_mount *m);
+
+/* An NFS mount's operation counters (/proc/self/mountstats, per-op). */
+struct svm_nfs_ops {
+	uint64_t read_ops, read_bytes;		/* READ: calls, bytes received */
+	uint64_t write_ops, write_bytes;	/* WRITE: calls, bytes sent */
+	uint64_t copy_ops;			/* COPY (NFSv4.2 server-side) */
+	uint64_t clone_ops;			/* CLONE */
+};
+
+/*
+ * The counters of the mount on mountpoint in mountstats text (its
+ * "device ... mounted on MOUNTPOINT with fstype nfs..." section). -ENOENT:
+ * no such NFS mount there; -EINVAL: a section without per-op statistics.
+ */
+int svm_ds_parse_mountstats(const char *text, const char *mountpoint,
+			    struct svm_nfs_ops *o);
+/* The same from /proc/self/mountstats. */
+int svm_ds_nfs_ops(const char *mountpoint, struct svm_nfs_ops *o);
+
 /* What path is: svm_ds_probe_at() with the kernel's own tables. */
 int svm_ds_probe(const char *path, struct svm_ds_info *ds, char *err,
 		 size_t errlen);

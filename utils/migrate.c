@@ -466,6 +466,29 @@ undo:
 	return -1;
 }
 
+/*
+ * What the mover did for job j, into event ev: bytes copied and skipped
+ * (zeros), bytes per backend ("movers"), and of the copied bytes those
+ * whose data did not cross this host (EXTENDED COPY, an NFS COPY the
+ * server did, a reflink clone) and those that did.
+ */
+static void add_movers(json_object *ev, const struct job *j)
+{
+	json_object *m = json_object_new_object();
+	int b;
+
+	json_object_object_add(ev, "bytes_copied", json_object_new_int64(j->copied));
+	json_object_object_add(ev, "bytes_skipped", json_object_new_int64(j->skipped));
+	for (b = 0; b < SVM_BACKEND_COUNT; b++)
+		if (j->by_backend[b])
+			json_object_object_add(m, svm_copy_backend_name(b),
+					       json_object_new_int64(j->by_backend[b]));
+	json_object_object_add(ev, "movers", m);
+	json_object_object_add(ev, "bytes_offloaded", json_object_new_int64(j->offloaded));
+	json_object_object_add(ev, "bytes_through_host",
+			       json_object_new_int64(j->copied - j->offloaded));
+}
+
 /* Run the mover over job j (hot: through dm; cold: files). */
 static int copy_job(struct job *j, const struct opts *o, size_t idx, size_t n,
 		    bool cold)
@@ -507,12 +530,17 @@ static int copy_job(struct job *j, const struct opts *o, size_t idx, size_t n,
 	if (ret && ret != -ECANCELED)
 		msg("%s: copy failed: %s (at source offset %llu)", j->name,
 		    res.message, (unsigned long long)res.error_offset);
-	else if (!ret && g_json) {
+	if (!ret) {
+		memcpy(j->by_backend, res.bytes_by_backend, sizeof(j->by_backend));
+		j->copied = res.bytes_copied;
+		j->skipped = res.bytes_skipped;
+		j->offloaded = res.bytes_offloaded;
+	}
+	if (!ret && g_json) {
 		json_object *ev = event("copied");
 
 		json_object_object_add(ev, "disk", json_object_new_string(j->name));
-		json_object_object_add(ev, "bytes_copied", json_object_new_int64(res.bytes_copied));
-		json_object_object_add(ev, "bytes_skipped", json_object_new_int64(res.bytes_skipped));
+		add_movers(ev, j);
 		json_object_object_add(ev, "mode", json_object_new_string(svm_copy_mode_name(res.mode_used)));
 		json_object_object_add(ev, "seconds", json_object_new_double(res.elapsed));
 		if (!cold)
@@ -801,6 +829,7 @@ static int do_migrate(int argc, char **argv, bool cold)
 
 				json_object_object_add(ev, "disk", json_object_new_string(jobs[i].name));
 				json_object_object_add(ev, "path", json_object_new_string(jobs[i].new_path));
+				add_movers(ev, &jobs[i]);
 				emit(ev);
 			} else {
 				char sh[512];
@@ -875,6 +904,7 @@ static int do_migrate(int argc, char **argv, bool cold)
 			ev = event("done");
 			json_object_object_add(ev, "disk", json_object_new_string(jobs[i].name));
 			json_object_object_add(ev, "path", json_object_new_string(jobs[i].new_path ? jobs[i].new_path : jobs[i].st->disk));
+			add_movers(ev, &jobs[i]);
 			emit(ev);
 		}
 	} else {

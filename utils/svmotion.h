@@ -178,6 +178,9 @@ struct job {
 	char *new_path;			/* the disk's path after the move */
 	bool switched;
 	uint64_t need[MAX_DS];		/* bytes each destination needs */
+	/* what the mover did (after the copy): bytes per backend, offloaded */
+	uint64_t by_backend[SVM_BACKEND_COUNT];
+	uint64_t copied, skipped, offloaded;
 	/* cold */
 	char *raw_name;			/* a raw source's file name, for its copy */
 	bool remote;			/* a URL among the disk and datastores */

@@ -445,8 +445,11 @@ static void test_range_fallback(const char *src, uint64_t size)
 	   "auto, EINVAL from O_DIRECT in pair 2: byte-exact (%s)", ret ? err : "ok");
 	ok(res.bytes_by_mode[SVM_MODE_FAST] == size / 2 &&
 	   res.bytes_by_mode[SVM_MODE_BUFFERED] == size / 2 &&
+	   res.bytes_by_backend[SVM_BACKEND_FAST] == size / 2 &&
+	   res.bytes_by_backend[SVM_BACKEND_BUFFERED] == size / 2 &&
+	   !res.bytes_offloaded &&
 	   res.bytes_copied == size && res.bytes_skipped == 0,
-	   "auto fallback range by range: fast %llu, buffered %llu, copied %llu",
+	   "auto fallback range by range (per mode and per backend, none offloaded): fast %llu, buffered %llu, copied %llu",
 	   (unsigned long long)res.bytes_by_mode[SVM_MODE_FAST],
 	   (unsigned long long)res.bytes_by_mode[SVM_MODE_BUFFERED],
 	   (unsigned long long)res.bytes_copied);
@@ -496,8 +499,10 @@ static void test_range_unit(void)
 	ret = cu_copy(&o, &p, 1, &res, err, sizeof(err));
 	ok(ret == 0 && cu_cmp(src, 0, dst, 0, 96 * MiB) &&
 	   res.bytes_by_mode[SVM_MODE_BUFFERED] == 96 * MiB &&
-	   res.bytes_by_mode[SVM_MODE_FAST] == 0,
-	   "default range, qd 8 x 4 MiB: one range of 96 MiB, refused at 70 MiB, all buffered (fast %llu, buffered %llu) (%s)",
+	   res.bytes_by_mode[SVM_MODE_FAST] == 0 &&
+	   res.bytes_by_backend[SVM_BACKEND_BUFFERED] == 96 * MiB &&
+	   res.bytes_by_backend[SVM_BACKEND_FAST] == 0,
+	   "default range, qd 8 x 4 MiB: one range of 96 MiB, refused at 70 MiB, all buffered, the refused backend's part not counted (fast %llu, buffered %llu) (%s)",
 	   (unsigned long long)res.bytes_by_mode[SVM_MODE_FAST],
 	   (unsigned long long)res.bytes_by_mode[SVM_MODE_BUFFERED], ret ? err : "ok");
 	o.region_bytes = 32 * MiB;

@@ -320,6 +320,39 @@ static void test_probe(void)
 	rmdir(dir);
 }
 
+static void test_mountstats(void)
+{
+	const char *t =
+		"device rootfs mounted on / with fstype rootfs\n"
+		"device 127.0.0.1:/ds1 mounted on /mnt/my\\040ds with fstype nfs4 statvers=1.1\n"
+		"\topts:\trw,vers=4.2\n"
+		"\tper-op statistics\n"
+		"\t        NULL: 0 0 0 0 0 0 0 0 0\n"
+		"\t        READ: 10 10 0 1680 10487040 3 40 45 0\n"
+		"\t       WRITE: 20 20 0 20973760 3200 5 50 60 0\n"
+		"\t        COPY: 3 3 0 900 600 0 10 11 0\n"
+		"\n"
+		"device h:/e mounted on /mnt/other with fstype nfs statvers=1.1\n"
+		"\tper-op statistics\n"
+		"\t       WRITE: 7 7 0 777 1 0 0 0 0\n"
+		"device h:/f mounted on /mnt/noops with fstype nfs statvers=1.1\n"
+		"\topts:\trw\n";
+	struct svm_nfs_ops o;
+
+	ok(!svm_ds_parse_mountstats(t, "/mnt/my ds", &o) && o.read_ops == 10 &&
+	   o.read_bytes == 10487040 && o.write_ops == 20 && o.write_bytes == 20973760 &&
+	   o.copy_ops == 3 && o.clone_ops == 0,
+	   "mountstats: READ bytes received, WRITE bytes sent, COPY calls of the escaped mount point");
+	ok(!svm_ds_parse_mountstats(t, "/mnt/other", &o) && o.write_bytes == 777 &&
+	   !o.copy_ops && !o.read_ops, "the next mount's own counters, not the first's");
+	ok(svm_ds_parse_mountstats(t, "/mnt/none", &o) == -ENOENT, "no such mount: -ENOENT");
+	ok(svm_ds_parse_mountstats(t, "/", &o) == -ENOENT, "not NFS: -ENOENT");
+	ok(svm_ds_parse_mountstats(t, "/mnt/noops", &o) == -EINVAL,
+	   "no per-op statistics: -EINVAL");
+	ok(svm_ds_parse_mountstats("device x mounted on\n\tgarbage: q\n", "/x", &o) == -ENOENT,
+	   "garbage: -ENOENT");
+}
+
 static void test_words(void)
 {
 	char b[64];
@@ -345,12 +378,13 @@ int main(void)
 		return 1;
 	}
 	fake_sysfs();
-	tap_plan(18 + 7 + 9 + 5 + 13 + 4);
+	tap_plan(18 + 7 + 9 + 5 + 13 + 6 + 4);
 	test_lines();
 	test_find();
 	test_nfs();
 	test_sysfs();
 	test_probe();
+	test_mountstats();
 	test_words();
 	rc = tap_done();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);

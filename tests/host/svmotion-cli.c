@@ -196,7 +196,7 @@ static void test_cold(void)
 	rc = sv("cold %s --to %s --format thin --json --delete-source", desc, b);
 	{
 		char *line, *save = NULL, copy[sizeof(outbuf)];
-		bool all_json = true, done = false, progress = false;
+		bool all_json = true, done = false, progress = false, movers = false;
 
 		memcpy(copy, outbuf, sizeof(copy));
 		for (line = strtok_r(copy, "\n", &save); line;
@@ -207,13 +207,36 @@ static void test_cold(void)
 				if (strncmp(line, "svmotion: ", 10))
 					all_json = false;
 			} else {
-				done |= !strcmp(json_object_get_string(ev), "done");
+				bool d = !strcmp(json_object_get_string(ev), "done");
+				json_object *v, *m;
+
+				/* what the mover did: per backend, through the host */
+				if (d && json_object_object_get_ex(o, "movers", &m)) {
+					int64_t sum = 0, cp = -1, sk = -1, off = -1, th = -1;
+
+					json_object_object_foreach(m, k, bv) {
+						(void)k;
+						sum += json_object_get_int64(bv);
+					}
+					if (json_object_object_get_ex(o, "bytes_copied", &v))
+						cp = json_object_get_int64(v);
+					if (json_object_object_get_ex(o, "bytes_skipped", &v))
+						sk = json_object_get_int64(v);
+					if (json_object_object_get_ex(o, "bytes_offloaded", &v))
+						off = json_object_get_int64(v);
+					if (json_object_object_get_ex(o, "bytes_through_host", &v))
+						th = json_object_get_int64(v);
+					movers = sum == cp && cp + sk == 16 * MiB && off == 0 &&
+						 th == cp && cp > 0;
+				}
+				done |= d;
 				progress |= !strcmp(json_object_get_string(ev), "progress");
 			}
 			json_object_put(o);
 		}
 		ok_out(rc == 0 && all_json && done && progress,
 		       "--json: every stdout line is a JSON event, with progress and done");
+		ok_out(movers, "--json done: the movers' bytes add up to the bytes copied, copied + skipped is the disk, all through the host (local files)");
 	}
 	snprintf(p, sizeof(p), "%s/vm1-flat.vmdk", b);
 	ok(cu_cmp(ref, 0, p, 0, 16 * MiB) && cu_alloc(p) <= 8 * MiB + 64 * 1024,
@@ -402,7 +425,7 @@ int main(int argc, char **argv)
 	cu_setup();
 	snprintf(state, sizeof(state), "%s/state", cu_dir);
 	snprintf(out_path, sizeof(out_path), "%s/out.txt", cu_dir);
-	tap_plan(12 + 14 + 17 + 15 + 3);
+	tap_plan(12 + 14 + 18 + 15 + 3);
 	test_help();
 	make_disk(cu_dir, "u", 4 * MiB, false, 1);
 	test_usage_errors(cu_path("u.vmdk"));

@@ -22,11 +22,13 @@
  * line on stdout:
  *   copied=N skipped=N mode=M fast=N buffered=N xcopy=N libaio=0|1
  *   elapsed=S MiB/s=R regions=N recopied=N via_files=N maxrss_kib=N
- *   backends=B[,B...] host_rchar=N host_wchar=N lo_tx=N
+ *   backends=B[,B...] host_rchar=N host_wchar=N lo_tx=N offloaded=N
+ *   by_backend=xcopy:N,copy_file_range:N,fast:N,buffered:N,stream:N
  * (host_*: bytes this process's read and write system calls moved, from
  * /proc/self/io, files only; lo_tx: bytes sent on the loopback interface
  * during the copy, every process's: what crossed the host to servers on
- * 127.0.0.1)
+ * 127.0.0.1; offloaded: of the bytes copied, those EXTENDED COPY, an NFS
+ * COPY the server was seen doing, or a reflink clone moved without this host)
  * and on stderr why the mode's first backend handed ranges on, if it did
  * ("svm-cp: fallback: ...").
  * Exit status 0 on success, 1 on failure (the message on stderr).
@@ -403,7 +405,7 @@ int main(int argc, char **argv)
 	host_io(&rchar, &wchar);
 	if (getrusage(RUSAGE_SELF, &ru))
 		ru.ru_maxrss = -1;
-	printf("copied=%llu skipped=%llu mode=%s fast=%llu buffered=%llu xcopy=%llu libaio=%d elapsed=%.3f MiB/s=%.1f regions=%llu recopied=%llu via_files=%u maxrss_kib=%ld backends=%s host_rchar=%llu host_wchar=%llu lo_tx=%llu\n",
+	printf("copied=%llu skipped=%llu mode=%s fast=%llu buffered=%llu xcopy=%llu libaio=%d elapsed=%.3f MiB/s=%.1f regions=%llu recopied=%llu via_files=%u maxrss_kib=%ld backends=%s host_rchar=%llu host_wchar=%llu lo_tx=%llu",
 	       (unsigned long long)res.bytes_copied,
 	       (unsigned long long)res.bytes_skipped,
 	       svm_copy_mode_name(res.mode_used),
@@ -417,6 +419,12 @@ int main(int argc, char **argv)
 	       (unsigned long long)res.regions_recopied, res.pairs_via_files,
 	       (long)ru.ru_maxrss, res.backends[0] ? res.backends : "none",
 	       rchar, wchar, lo_tx() - lo0);
+	/* what each backend copied; of it, what no data crossed this host for */
+	printf(" offloaded=%llu by_backend=", (unsigned long long)res.bytes_offloaded);
+	for (int b = 0; b < SVM_BACKEND_COUNT; b++)
+		printf("%s%s:%llu", b ? "," : "", svm_copy_backend_name(b),
+		       (unsigned long long)res.bytes_by_backend[b]);
+	putchar('\n');
 	if (res.fallback[0])
 		fprintf(stderr, "svm-cp: fallback: %s\n", res.fallback);
 	if (ret)
