@@ -163,6 +163,11 @@ static void usage_attach(FILE *f)
 }
 
 /* Undo a partial attach: loops set up so far. */
+static int loop_detach_fn(void *dev)
+{
+	return loop_detach(dev);
+}
+
 static void undo_loops(struct svm_ext *e, size_t n)
 {
 	size_t i, j;
@@ -175,8 +180,9 @@ static void undo_loops(struct svm_ext *e, size_t n)
 		for (j = 0; j < i; j++)
 			if (e[j].dev && !strcmp(e[j].dev, e[i].dev))
 				first = false;
-		if (first)
-			loop_detach(e[i].dev);
+		if (first && bounded_run(loop_detach_fn, e[i].dev, BOUNDED_MS) == -ETIMEDOUT)
+			msg("loop device %s (over %s) not detached: its storage does not answer within %d s; detach it with losetup -d %s once it is back",
+			    e[i].dev, e[i].file, BOUNDED_MS / 1000, e[i].dev);
 	}
 }
 

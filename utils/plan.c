@@ -448,7 +448,7 @@ void remove_created(struct svm_ext *d, size_t n)
 
 	for (i = 0; i < n; i++)
 		if (d[i].created && d[i].file && !svm_ep_is_url(d[i].file))
-			unlink(d[i].file);
+			bounded_unlink(d[i].file);
 }
 
 /* Create job j's destination files (thin: sparse; thick: allocated). */

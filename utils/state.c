@@ -310,11 +310,12 @@ int state_list(char ***names, size_t *n)
 	return 0;
 }
 
+static int state_match(const char *path, struct svm_state **out);
+
 int state_find(const char *arg, struct svm_state **out)
 {
-	char real[PATH_MAX], **names;
+	char real[PATH_MAX];
 	const char *base = arg;
-	size_t n, i;
 	int ret;
 
 	*out = NULL;
@@ -325,8 +326,25 @@ int state_find(const char *arg, struct svm_state **out)
 		if (ret != -ENOENT)
 			return ret;
 	}
+	/*
+	 * The path as recorded first, without asking its filesystem (a hung
+	 * NFS mount would hang realpath); then resolved.
+	 */
+	ret = arg[0] == '/' ? state_match(arg, out) : -ENOENT;
+	if (ret != -ENOENT)
+		return ret;
 	if (!realpath(arg, real))
 		return -ENOENT;
+	return state_match(real, out);
+}
+
+/* The attached disk whose recorded (absolute) path is path. */
+static int state_match(const char *path, struct svm_state **out)
+{
+	char **names;
+	size_t n, i;
+	int ret;
+
 	ret = state_list(&names, &n);
 	if (ret)
 		return ret;
@@ -335,7 +353,7 @@ int state_find(const char *arg, struct svm_state **out)
 		struct svm_state *st;
 
 		if (ret == -ENOENT && !state_load(names[i], &st)) {
-			if (!strcmp(st->disk, real)) {
+			if (!strcmp(st->disk, path)) {
 				*out = st;
 				ret = 0;
 			} else {

@@ -14,6 +14,7 @@
  *               destination files, the table's segments and copy pairs
  *   status.c    rollback, abort, status
  *   datastores.c  svmotion datastores: what each datastore is (lib/svm-ds)
+ *   bounded.c   operations on storage that may hang, run with a bound
  *   handoff.c   pausing the hypervisor: none, qmp:SOCKET, exec:COMMAND
  *   slots.c     concurrency limits: per host and per datastore
  *   remote.c    cold copies with URLs (nfs://, iscsi://): datastore and
@@ -211,6 +212,19 @@ int cmd_migrate(int argc, char **argv);
 int cmd_cold(int argc, char **argv);
 int cmd_abort(int argc, char **argv);
 int cmd_status(int argc, char **argv);
+
+/* ---- bounded.c -------------------------------------------------------------- */
+
+/* How long an operation on a datastore may take in abort and rollback. */
+#define BOUNDED_MS	10000
+
+/*
+ * fn(arg) in a child process, waited for at most timeout_ms: its result
+ * (0 or -errno), or -ETIMEDOUT (the child is left to finish).
+ */
+int bounded_run(int (*fn)(void *), void *arg, int timeout_ms);
+/* unlink(path), bounded (BOUNDED_MS); says what it left on a timeout */
+int bounded_unlink(const char *path);
 
 /* ---- datastores.c --------------------------------------------------------- */
 
