@@ -11,9 +11,12 @@
 #include <linux/falloc.h>
 #include <linux/fs.h>
 #include <linux/loop.h>
+#include <liburing.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -156,9 +159,181 @@ static struct svm_ep_file *F(struct svm_ep *ep)
 	return (struct svm_ep_file *)ep;
 }
 
+/* ---- asynchronous reads and writes (io_uring) ---------------------------- */
+
+#define RING_ENTRIES	256
+
+static int sync_read(struct svm_ep *ep, struct svm_ep_io *io, size_t got);
+static int sync_write(struct svm_ep *ep, struct svm_ep_io *io, size_t put);
+
+struct file_ring {
+	struct io_uring ring;
+	int efd;		/* eventfd of the ring's completions: poll_fd */
+	unsigned int inflight;	/* SQEs submitted, CQE not yet reaped */
+};
+
+/* The ring, set up on first use; NULL: use the synchronous path. */
+static struct file_ring *ring_get(struct svm_ep_file *f)
+{
+	struct file_ring *r;
+
+	if (f->ring || f->ring_failed)
+		return f->ring;
+	f->ring_failed = true;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return NULL;
+	r->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (r->efd < 0) {
+		free(r);
+		return NULL;
+	}
+	if (io_uring_queue_init(RING_ENTRIES, &r->ring, 0)) {
+		close(r->efd);
+		free(r);
+		return NULL;
+	}
+	if (io_uring_register_eventfd(&r->ring, r->efd)) {
+		io_uring_queue_exit(&r->ring);
+		close(r->efd);
+		free(r);
+		return NULL;
+	}
+	f->ring = r;
+	f->ring_failed = false;
+	return r;
+}
+
+/*
+ * Queue the rest of io (io->err bytes done so far) on the ring: 0, or
+ * -EAGAIN when there is no room (the caller then goes synchronous).
+ */
+static int ring_queue(struct svm_ep_file *f, struct svm_ep_io *io, bool write)
+{
+	struct file_ring *r = f->ring;
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&r->ring);
+	size_t done = (size_t)io->err;
+
+	if (!sqe || r->inflight >= RING_ENTRIES)
+		return -EAGAIN;
+	if (write)
+		io_uring_prep_write(sqe, f->fd, (char *)io->buf + done,
+				    io->len - done, io->off + done);
+	else
+		io_uring_prep_read(sqe, f->fd, (char *)io->buf + done,
+				   io->len - done, io->off + done);
+	/* done by io_uring's workers: the caller's loop goes on meanwhile */
+	io_uring_sqe_set_flags(sqe, IOSQE_ASYNC);
+	io_uring_sqe_set_data(sqe, io);
+	/* the lowest bit says which way: buffers and ios are aligned */
+	sqe->user_data |= write;
+	if (io_uring_submit(&r->ring) < 1)
+		return -EAGAIN;
+	r->inflight++;
+	return 0;
+}
+
+/* Reap every completion: complete the ios done, queue the rest of short ones. */
+static void ring_reap(struct svm_ep_file *f)
+{
+	struct file_ring *r = f->ring;
+	struct io_uring_cqe *cqe;
+	uint64_t cnt;
+
+	if (!r)
+		return;
+	if (read(r->efd, &cnt, sizeof(cnt)) < 0 && errno != EAGAIN)
+		return;
+	while (!io_uring_peek_cqe(&r->ring, &cqe)) {
+		bool write = cqe->user_data & 1;
+		struct svm_ep_io *io = (void *)(uintptr_t)(cqe->user_data & ~1ULL);
+		int res = cqe->res;
+
+		io_uring_cqe_seen(&r->ring, cqe);
+		r->inflight--;
+		if (res < 0) {
+			svm_ep_fail(&f->ep, res, "%s at %llu: %s",
+				    write ? "writing" : "reading",
+				    (unsigned long long)(io->off + io->err),
+				    strerror(-res));
+			svm_ep_complete(&f->ep, io, res);
+			continue;
+		}
+		if (res == 0) {
+			int e = write ? -ENOSPC : -EIO;
+
+			svm_ep_fail(&f->ep, e, write ? "writing at %llu: no space" :
+				    "ended at %llu",
+				    (unsigned long long)(io->off + io->err));
+			svm_ep_complete(&f->ep, io, e);
+			continue;
+		}
+		io->err += res;
+		if ((uint32_t)io->err < io->len && !ring_queue(f, io, write))
+			continue;
+		if ((uint32_t)io->err < io->len) {
+			/* no room for the rest: finish it here */
+			io->err = write ? sync_write(&f->ep, io, io->err) :
+					  sync_read(&f->ep, io, io->err);
+		} else {
+			io->err = 0;
+		}
+		svm_ep_complete(&f->ep, io, io->err);
+	}
+}
+
+/* Wait for every request on the ring (close: nothing may write after). */
+static void ring_drain(struct svm_ep_file *f)
+{
+	struct file_ring *r = f->ring;
+	struct io_uring_cqe *cqe;
+
+	while (r && r->inflight) {
+		if (io_uring_wait_cqe(&r->ring, &cqe))
+			break;
+		io_uring_cqe_seen(&r->ring, cqe);
+		r->inflight--;
+	}
+}
+
+static void ring_free(struct svm_ep_file *f)
+{
+	if (!f->ring)
+		return;
+	ring_drain(f);
+	io_uring_queue_exit(&f->ring->ring);
+	close(f->ring->efd);
+	free(f->ring);
+	f->ring = NULL;
+}
+
 static int file_read(struct svm_ep *ep, struct svm_ep_io *io)
 {
-	size_t got = 0;
+	struct svm_ep_file *f = F(ep);
+
+	io->err = 0;
+	if (ring_get(f) && !ring_queue(f, io, false))
+		return 0;
+	svm_ep_complete(ep, io, sync_read(ep, io, 0));
+	return 0;
+}
+
+static int file_write(struct svm_ep *ep, struct svm_ep_io *io)
+{
+	struct svm_ep_file *f = F(ep);
+
+	io->err = 0;
+	if (ring_get(f) && !ring_queue(f, io, true))
+		return 0;
+	svm_ep_complete(ep, io, sync_write(ep, io, 0));
+	return 0;
+}
+
+/* ---- synchronous reads and writes ------------------------------------------ */
+
+/* The rest of io from byte got on: 0 or -errno (the reason in ep->msg). */
+static int sync_read(struct svm_ep *ep, struct svm_ep_io *io, size_t got)
+{
 	ssize_t n;
 	int err = 0;
 
@@ -180,13 +355,12 @@ static int file_read(struct svm_ep *ep, struct svm_ep_io *io)
 		}
 		got += n;
 	}
-	svm_ep_complete(ep, io, err);
-	return 0;
+	return err;
 }
 
-static int file_write(struct svm_ep *ep, struct svm_ep_io *io)
+/* The rest of io from byte put on: 0 or -errno (the reason in ep->msg). */
+static int sync_write(struct svm_ep *ep, struct svm_ep_io *io, size_t put)
 {
-	size_t put = 0;
 	ssize_t n;
 	int err = 0;
 
@@ -205,8 +379,7 @@ static int file_write(struct svm_ep *ep, struct svm_ep_io *io)
 		}
 		put += n;
 	}
-	svm_ep_complete(ep, io, err);
-	return 0;
+	return err;
 }
 
 static int blk_zeroout(int fd, uint64_t off, uint64_t len)
@@ -327,15 +500,19 @@ static int file_remove(struct svm_ep *ep)
 
 static int file_poll_fd(struct svm_ep *ep, short *events)
 {
-	(void)ep;
+	struct svm_ep_file *f = F(ep);
+
 	*events = 0;
-	return -1;
+	if (!f->ring || !f->ring->inflight)
+		return -1;
+	*events = POLLIN;
+	return f->ring->efd;
 }
 
 static int file_service(struct svm_ep *ep, short revents)
 {
-	(void)ep;
 	(void)revents;
+	ring_reap(F(ep));
 	return 0;
 }
 
@@ -343,6 +520,7 @@ static void file_close(struct svm_ep *ep)
 {
 	struct svm_ep_file *f = F(ep);
 
+	ring_free(f);
 	if (f->fd >= 0)
 		close(f->fd);
 	if (f->dfd >= 0)

@@ -30,6 +30,13 @@ struct svm_ep_file {
 	uint64_t map_shift;
 	/* the path ep.name points to, when the endpoint owns it */
 	char *path;
+	/*
+	 * Reads and writes through io_uring, done by its workers (IOSQE_ASYNC)
+	 * while the caller's loop services the other end; NULL until the first
+	 * request, or when io_uring is not available (then synchronous).
+	 */
+	struct file_ring *ring;
+	bool ring_failed;
 };
 
 /* The file endpoint ep is, or NULL (a remote endpoint). */
