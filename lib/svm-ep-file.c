@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * svm-ep-file.c - libsvmotion: the endpoint of a regular file or a block
- * device the kernel sees. Requests are done synchronously (pread/pwrite on
- * the buffered fd) and completed through the queue of svm-ep.c; the mover's
+ * device the kernel sees. Reads and writes on the buffered fd go through
+ * an io_uring of the endpoint's own, done by io_uring's workers
+ * (IOSQE_ASYNC) while the caller's loop services the other end, and are
+ * completed through the queue of svm-ep.c (the ring's eventfd is
+ * poll_fd); without io_uring they are done synchronously. The mover's
  * fast paths use the fds directly (svm-ep-file.h).
  */
 #include <errno.h>
