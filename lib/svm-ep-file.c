@@ -25,6 +25,7 @@
 #include <sys/statvfs.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
+#include <valgrind/memcheck.h>
 
 #include "svm-ep-file.h"
 
@@ -271,6 +272,9 @@ static void ring_reap(struct svm_ep_file *f)
 			svm_ep_complete(&f->ep, io, e);
 			continue;
 		}
+		/* the kernel wrote the buffer: tell valgrind (no-op otherwise) */
+		if (!write)
+			VALGRIND_MAKE_MEM_DEFINED((char *)io->buf + io->err, res);
 		io->err += res;
 		if ((uint32_t)io->err < io->len && !ring_queue(f, io, write))
 			continue;
