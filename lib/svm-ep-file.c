@@ -314,26 +314,26 @@ static void ring_free(struct svm_ep_file *f)
 	f->ring = NULL;
 }
 
-static int file_read(struct svm_ep *ep, struct svm_ep_io *io)
+/* On the ring if it takes it, else done here; completed either way. */
+static int file_rw(struct svm_ep *ep, struct svm_ep_io *io, bool write)
 {
 	struct svm_ep_file *f = F(ep);
 
 	io->err = 0;
-	if (ring_get(f) && !ring_queue(f, io, false))
+	if (ring_get(f) && !ring_queue(f, io, write))
 		return 0;
-	svm_ep_complete(ep, io, sync_read(ep, io, 0));
+	svm_ep_complete(ep, io, write ? sync_write(ep, io, 0) : sync_read(ep, io, 0));
 	return 0;
+}
+
+static int file_read(struct svm_ep *ep, struct svm_ep_io *io)
+{
+	return file_rw(ep, io, false);
 }
 
 static int file_write(struct svm_ep *ep, struct svm_ep_io *io)
 {
-	struct svm_ep_file *f = F(ep);
-
-	io->err = 0;
-	if (ring_get(f) && !ring_queue(f, io, true))
-		return 0;
-	svm_ep_complete(ep, io, sync_write(ep, io, 0));
-	return 0;
+	return file_rw(ep, io, true);
 }
 
 /* ---- synchronous reads and writes ------------------------------------------ */
