@@ -16,6 +16,13 @@
  * region is COPIED, userspace switches the device over to a linear table on
  * the destination with device-mapper's own suspend/load/resume.
  *
+ * The guest never waits longer than dst_timeout_ms for the destination: a
+ * destination write (or flush) not done by then is abandoned, the guest's
+ * write completes with the source half's status and the target fails to
+ * source only. An abandoned half is a bio of its own (own bio_vec array,
+ * a reference on every page, the destination held open), so it may outlive
+ * the guest's bio, the target and its bio_sets.
+ *
  * See Documentation/dm-svmotion.rst for the full interface.
  */
 
@@ -31,6 +38,8 @@
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
+#include <linux/rcupdate.h>
+#include <linux/refcount.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/wait.h>
@@ -46,6 +55,11 @@
 #define SVM_MIN_LOCK_TIMEOUT_MS		100U
 #define SVM_MAX_LOCK_TIMEOUT_MS		600000U
 
+/* How long the guest may wait for the destination; 0: for ever. */
+#define SVM_DEFAULT_DST_TIMEOUT_MS	1000U
+#define SVM_MIN_DST_TIMEOUT_MS		100U
+#define SVM_MAX_DST_TIMEOUT_MS		600000U
+
 /* Outstanding lock ranges per target: bounds the constant overhead. */
 #define SVM_MAX_LOCKS		1024U
 
@@ -54,7 +68,6 @@
 
 /* Bits in svm_io.flags. */
 #define SVM_IO_TRACKED		0x1	/* issued: on svm_target.inflight */
-#define SVM_IO_DST_FLUSH	0x2	/* flush sent to the destination */
 
 /*
  * One range of regions made COPYING by a single "lock" message.
@@ -75,10 +88,47 @@ struct svm_io {
 	struct svm_target *svm;
 	struct list_head inflight;	/* entry in svm_target.inflight */
 	unsigned long region;
+	unsigned long mapped;		/* jiffies: when the guest sent it */
 	unsigned int flags;		/* SVM_IO_* */
 	atomic_t pending;		/* halves of a mirrored write running */
 	blk_status_t src_status;	/* source half's result */
 	bool dst_notsupp;		/* destination refused a write-zeroes */
+};
+
+/*
+ * The destination device, held open for as long as a destination half may
+ * be in flight: one reference for the target, one for each half. An
+ * abandoned half may complete after the target is gone; the last put closes
+ * the device from svm_wq.
+ */
+struct svm_hold {
+	refcount_t ref;
+	struct block_device *bdev;
+	fmode_t mode;
+	struct work_struct put_work;	/* the close, after the last put */
+};
+
+enum svm_dst_state {
+	SVM_DST_RUNNING,	/* submitted: the guest's bio waits for it */
+	SVM_DST_DONE,		/* completed in time: svm_dst_endio puts @io */
+	SVM_DST_ABANDONED,	/* timed out: svm_abandon put @io */
+};
+
+/*
+ * The destination half of a mirrored write or flush: a bio of its own, with
+ * its own bio_vec array and a reference on each page, so that it may outlive
+ * the guest's bio. Whichever of svm_dst_endio and svm_abandon moves @state
+ * away from RUNNING puts @io; once ABANDONED, the half touches neither @io
+ * nor @svm again (both may be gone).
+ */
+struct svm_dst {
+	struct list_head list;		/* entry in svm_target.dst_inflight */
+	struct svm_target *svm;
+	struct svm_io *io;
+	struct svm_hold *hold;
+	unsigned long deadline;		/* jiffies: abandoned then */
+	atomic_t state;			/* enum svm_dst_state */
+	struct bio bio;			/* last: svm_dst_bs has it as front_pad */
 };
 
 struct svm_target {
@@ -92,13 +142,15 @@ struct svm_target {
 	unsigned long nr_regions;
 	unsigned int lock_timeout_ms;
 	bool lock_timeout_given;	/* print the feature in the table line */
+	unsigned int dst_timeout_ms;	/* 0: wait for the destination */
+	bool dst_timeout_given;
 
 	/*
 	 * @lock protects the region state and the I/O bookkeeping: @copied,
-	 * @copying, @nr_copied, @nr_copying, @held, @nr_held, @inflight and
-	 * @suspending. It is taken in map (process context) and end_io (any
-	 * context), so always with interrupts disabled. Never held while
-	 * sleeping or submitting I/O.
+	 * @copying, @nr_copied, @nr_copying, @held, @nr_held, @inflight,
+	 * @dst_inflight and @suspending. It is taken in map (process context)
+	 * and end_io (any context), so always with interrupts disabled. Never
+	 * held while sleeping, submitting or completing I/O.
 	 */
 	spinlock_t lock;
 	unsigned long *copied;		/* bitmap: region is COPIED */
@@ -108,6 +160,7 @@ struct svm_target {
 	struct bio_list held;		/* writes to COPYING regions, FIFO */
 	unsigned int nr_held;
 	struct list_head inflight;	/* svm_io of issued writes, until end_io */
+	struct list_head dst_inflight;	/* svm_dst RUNNING, oldest first */
 	bool suspending;		/* presuspend .. resume: lock refused */
 
 	/*
@@ -124,6 +177,8 @@ struct svm_target {
 
 	struct delayed_work expire_work;	/* the lock timeout */
 	struct work_struct event_work;		/* failure handling, dm events */
+	struct delayed_work dst_work;		/* the destination timeout */
+	struct svm_hold *hold;			/* the destination, held open */
 
 	unsigned long flags;		/* SVM_FAILED, atomic bitops */
 
@@ -131,11 +186,21 @@ struct svm_target {
 	atomic64_t dst_errors;		/* destination I/O errors */
 	atomic64_t expired;		/* regions unlocked by the timeout */
 	atomic64_t revoked;		/* regions unlocked by a suspend */
+	atomic64_t dst_timeouts;	/* destination halves abandoned */
 
-	/* Clones of mirrored writes; one set per half avoids pool deadlock. */
+	/* Source halves of mirrored writes (svm_dst_bs has the others). */
 	struct bio_set bs_src;
-	struct bio_set bs_dst;
 };
+
+/*
+ * Destination halves of every target, and the work queue that closes held
+ * destinations and runs the destination timeout. Both outlive the targets:
+ * module exit waits until @svm_nr_holds, the svm_hold not yet closed, is 0.
+ */
+static struct bio_set svm_dst_bs;
+static struct workqueue_struct *svm_wq;
+static atomic_t svm_nr_holds = ATOMIC_INIT(0);
+static DECLARE_WAIT_QUEUE_HEAD(svm_holds_wait);
 
 static const char *svm_name(struct svm_target *svm)
 {
@@ -184,15 +249,50 @@ static void svm_mirror_put(struct svm_io *io)
 	bio_endio(bio);
 }
 
-/* Called with no locks held, from any context. */
-static void svm_dst_error(struct svm_target *svm, blk_status_t status)
+/*
+ * The target fails one way to source only. Called with no locks held, from
+ * any context; @abandoned: destination halves were given up (not an error).
+ */
+static void svm_dst_error(struct svm_target *svm, blk_status_t status,
+			  unsigned int abandoned)
 {
-	atomic64_inc(&svm->dst_errors);
+	char why[64];
+
+	if (abandoned)
+		atomic64_add(abandoned, &svm->dst_timeouts);
+	else
+		atomic64_inc(&svm->dst_errors);
 	if (test_and_set_bit(SVM_FAILED, &svm->flags))
 		return;
-	DMERR("%s: destination I/O error %d: mirroring stopped, the guest continues on the source",
-	      svm_name(svm), blk_status_to_errno(status));
+	if (abandoned)
+		snprintf(why, sizeof(why), "destination write not done within %u ms",
+			 svm->dst_timeout_ms);
+	else
+		snprintf(why, sizeof(why), "destination I/O error %d",
+			 blk_status_to_errno(status));
+	DMERR("%s: %s: mirroring stopped, the guest continues on the source",
+	      svm_name(svm), why);
 	schedule_work(&svm->event_work);
+}
+
+static void svm_hold_close(struct svm_hold *h)
+{
+	blkdev_put(h->bdev, h->mode);
+	kfree(h);
+	if (atomic_dec_and_test(&svm_nr_holds))
+		wake_up(&svm_holds_wait);
+}
+
+static void svm_hold_work(struct work_struct *ws)
+{
+	svm_hold_close(container_of(ws, struct svm_hold, put_work));
+}
+
+/* Any context: the close itself may sleep, so it runs on svm_wq. */
+static void svm_hold_put(struct svm_hold *h)
+{
+	if (refcount_dec_and_test(&h->ref))
+		queue_work(svm_wq, &h->put_work);
 }
 
 static void svm_src_endio(struct bio *clone)
@@ -204,10 +304,39 @@ static void svm_src_endio(struct bio *clone)
 	svm_mirror_put(io);
 }
 
-static void svm_dst_endio(struct bio *clone)
+/* Drop the page references, the bio and the hold of a destination half. */
+static void svm_dst_free(struct svm_dst *d)
 {
-	struct svm_io *io = clone->bi_private;
-	blk_status_t status = clone->bi_status;
+	struct svm_hold *hold = d->hold;
+	struct bvec_iter_all iter;
+	struct bio_vec *bv;
+
+	bio_for_each_segment_all(bv, &d->bio, iter)
+		put_page(bv->bv_page);
+	bio_put(&d->bio);
+	svm_hold_put(hold);
+}
+
+static void svm_dst_endio(struct bio *bio)
+{
+	struct svm_dst *d = container_of(bio, struct svm_dst, bio);
+	blk_status_t status = bio->bi_status;
+	struct svm_target *svm = d->svm;
+	struct svm_io *io = d->io;
+	unsigned long flags;
+
+	/* Module exit waits for this section (synchronize_rcu). */
+	rcu_read_lock();
+	if (atomic_cmpxchg(&d->state, SVM_DST_RUNNING, SVM_DST_DONE) !=
+	    SVM_DST_RUNNING) {
+		/* Abandoned: the guest's bio, even the target may be gone. */
+		svm_dst_free(d);
+		rcu_read_unlock();
+		return;
+	}
+	spin_lock_irqsave(&svm->lock, flags);
+	list_del_init(&d->list);
+	spin_unlock_irqrestore(&svm->lock, flags);
 
 	/*
 	 * A destination that does not support an optional operation has not
@@ -215,44 +344,132 @@ static void svm_dst_endio(struct bio *clone)
 	 * refused to the guest (see svm_mirror_put). Anything else fails.
 	 */
 	if (status == BLK_STS_NOTSUPP &&
-	    (bio_op(clone) == REQ_OP_WRITE_ZEROES ||
-	     bio_op(clone) == REQ_OP_DISCARD)) {
-		io->dst_notsupp = bio_op(clone) == REQ_OP_WRITE_ZEROES;
+	    (bio_op(bio) == REQ_OP_WRITE_ZEROES ||
+	     bio_op(bio) == REQ_OP_DISCARD)) {
+		if (bio_op(bio) == REQ_OP_WRITE_ZEROES)
+			io->dst_notsupp = true;
 		status = BLK_STS_OK;
 	}
 	if (status)
-		svm_dst_error(io->svm, status);
-	bio_put(clone);
+		svm_dst_error(svm, status, 0);
+	svm_dst_free(d);
 	svm_mirror_put(io);
+	rcu_read_unlock();
 }
 
 /*
- * Send a write to both devices. The bio completes, with the source half's
- * status, once both halves have; a destination error only fails the target.
+ * A destination half for what of @bio is left at @iter: as many bio_vecs as
+ * one bio holds, @iter advanced past them. Each page gets a reference of its
+ * own, so that an abandoned half never reads memory the guest got back.
+ */
+static struct svm_dst *svm_dst_alloc(struct svm_target *svm, struct bio *bio,
+				     struct bvec_iter *iter)
+{
+	unsigned short nr = 0;
+	struct bvec_iter it;
+	struct bio_vec bv;
+	struct svm_dst *d;
+	struct bio *db;
+
+	if (bio_has_data(bio)) {
+		__bio_for_each_bvec(bv, bio, it, *iter)
+			if (++nr == BIO_MAX_VECS)
+				break;
+	}
+	/* GFP_NOIO allocations from a bio_set never fail. */
+	db = bio_alloc_bioset(svm->dst->bdev, nr, bio->bi_opf, GFP_NOIO,
+			      &svm_dst_bs);
+	db->bi_iter.bi_sector = svm->dst_start +
+		dm_target_offset(svm->ti, iter->bi_sector);
+	db->bi_ioprio = bio->bi_ioprio;
+	bio_clone_blkg_association(db, bio);
+	db->bi_end_io = svm_dst_endio;
+
+	if (!nr) {
+		/* No data: a flush, discard or write-zeroes. */
+		db->bi_iter.bi_size = iter->bi_size;
+		iter->bi_size = 0;
+	}
+	while (nr--) {
+		unsigned int off, i, pages;
+		struct page *page;
+
+		bv = mp_bvec_iter_bvec(bio->bi_io_vec, *iter);
+		page = nth_page(bv.bv_page, bv.bv_offset >> PAGE_SHIFT);
+		off = offset_in_page(bv.bv_offset);
+		pages = DIV_ROUND_UP(off + bv.bv_len, PAGE_SIZE);
+		for (i = 0; i < pages; i++)
+			get_page(nth_page(page, i));
+		__bio_add_page(db, page, bv.bv_len, off);
+		bio_advance_iter_single(bio, iter, bv.bv_len);
+	}
+
+	d = container_of(db, struct svm_dst, bio);
+	d->svm = svm;
+	d->hold = svm->hold;
+	refcount_inc(&d->hold->ref);
+	atomic_set(&d->state, SVM_DST_RUNNING);
+	INIT_LIST_HEAD(&d->list);
+	return d;
+}
+
+/*
+ * Send a write to both devices, or (@to_src false) a flush to the
+ * destination. The bio completes, with the source half's status, once every
+ * half has or the destination's are abandoned; a destination error only
+ * fails the target.
  */
 static void svm_mirror(struct svm_target *svm, struct bio *bio,
-		       struct svm_io *io)
+		       struct svm_io *io, bool to_src)
 {
-	sector_t offset = dm_target_offset(svm->ti, bio->bi_iter.bi_sector);
-	struct bio *sc, *dc;
-
-	/* GFP_NOIO allocations from a bio_set never fail. */
-	sc = bio_alloc_clone(svm->src->bdev, bio, GFP_NOIO, &svm->bs_src);
-	dc = bio_alloc_clone(svm->dst->bdev, bio, GFP_NOIO, &svm->bs_dst);
-	sc->bi_iter.bi_sector = svm->src_start + offset;
-	dc->bi_iter.bi_sector = svm->dst_start + offset;
-	sc->bi_end_io = svm_src_endio;
-	dc->bi_end_io = svm_dst_endio;
-	sc->bi_private = io;
-	dc->bi_private = io;
+	unsigned long deadline = jiffies +
+		msecs_to_jiffies(svm->dst_timeout_ms);
+	struct bvec_iter iter = bio->bi_iter;
+	struct bio_list dsts;
+	struct bio *sc = NULL, *db;
+	unsigned long flags;
+	struct svm_dst *d;
 
 	io->src_status = BLK_STS_OK;
 	io->dst_notsupp = false;
-	atomic_set(&io->pending, 2);
-	atomic64_inc(&svm->mirrored);
+	/* Our own reference, until every half is submitted. */
+	atomic_set(&io->pending, 1);
 
-	submit_bio_noacct(dc);
-	submit_bio_noacct(sc);
+	bio_list_init(&dsts);
+	do {
+		d = svm_dst_alloc(svm, bio, &iter);
+		d->io = io;
+		d->deadline = deadline;
+		atomic_inc(&io->pending);
+		bio_list_add(&dsts, &d->bio);
+	} while (iter.bi_size);
+
+	spin_lock_irqsave(&svm->lock, flags);
+	bio_list_for_each(db, &dsts)
+		list_add_tail(&container_of(db, struct svm_dst, bio)->list,
+			      &svm->dst_inflight);
+	spin_unlock_irqrestore(&svm->lock, flags);
+	/* Pending already: then for an earlier deadline than this one. */
+	if (svm->dst_timeout_ms)
+		queue_delayed_work(svm_wq, &svm->dst_work,
+				   msecs_to_jiffies(svm->dst_timeout_ms) + 1);
+
+	if (to_src) {
+		sc = bio_alloc_clone(svm->src->bdev, bio, GFP_NOIO,
+				     &svm->bs_src);
+		sc->bi_iter.bi_sector = svm->src_start +
+			dm_target_offset(svm->ti, bio->bi_iter.bi_sector);
+		sc->bi_end_io = svm_src_endio;
+		sc->bi_private = io;
+		atomic_inc(&io->pending);
+		atomic64_inc(&svm->mirrored);
+	}
+
+	while ((db = bio_list_pop(&dsts)))
+		submit_bio_noacct(db);
+	if (sc)
+		submit_bio_noacct(sc);
+	svm_mirror_put(io);
 }
 
 /*
@@ -277,6 +494,10 @@ static enum svm_route svm_route_write(struct svm_target *svm, struct bio *bio,
 		bio_list_add(&svm->held, bio);
 		svm->nr_held++;
 		route = SVM_ROUTE_HOLD;
+		/* Pending already: then for an earlier deadline. */
+		if (svm->dst_timeout_ms)
+			queue_delayed_work(svm_wq, &svm->dst_work,
+					   msecs_to_jiffies(svm->dst_timeout_ms) + 1);
 	} else if (test_bit(io->region, svm->copied)) {
 		route = SVM_ROUTE_MIRROR;
 	}
@@ -299,7 +520,7 @@ static void svm_dispatch_write(struct svm_target *svm, struct bio *bio)
 		dm_submit_bio_remap(bio, NULL);
 		break;
 	case SVM_ROUTE_MIRROR:
-		svm_mirror(svm, bio, io);
+		svm_mirror(svm, bio, io, true);
 		break;
 	case SVM_ROUTE_HOLD:
 		break;
@@ -331,15 +552,18 @@ static int svm_map(struct dm_target *ti, struct bio *bio)
 
 	io->svm = svm;
 	io->flags = 0;
+	io->mapped = jiffies;
 
-	/* Empty flushes: device-mapper sends two, one for each device. */
+	/*
+	 * Empty flushes: device-mapper sends two, one for each device. The
+	 * destination's is a half of our own, bounded like a write's.
+	 */
 	if (bio->bi_opf & REQ_PREFLUSH) {
 		if (dm_bio_get_target_bio_nr(bio) == 1 && !svm_failed(svm)) {
-			io->flags |= SVM_IO_DST_FLUSH;
-			bio_set_dev(bio, svm->dst->bdev);
-		} else {
-			bio_set_dev(bio, svm->src->bdev);
+			svm_mirror(svm, bio, io, false);
+			return DM_MAPIO_SUBMITTED;
 		}
+		bio_set_dev(bio, svm->src->bdev);
 		return DM_MAPIO_REMAPPED;
 	}
 
@@ -365,7 +589,7 @@ static int svm_map(struct dm_target *ti, struct bio *bio)
 		svm_remap(svm, bio, svm->src, svm->src_start);
 		return DM_MAPIO_REMAPPED;
 	case SVM_ROUTE_MIRROR:
-		svm_mirror(svm, bio, io);
+		svm_mirror(svm, bio, io, true);
 		return DM_MAPIO_SUBMITTED;
 	case SVM_ROUTE_HOLD:
 	default:
@@ -380,15 +604,6 @@ static int svm_end_io(struct dm_target *ti, struct bio *bio,
 	struct svm_io *io = dm_per_bio_data(bio, sizeof(*io));
 	unsigned long flags;
 	bool wake;
-
-	if (io->flags & SVM_IO_DST_FLUSH) {
-		/* A destination error never fails the guest's I/O. */
-		if (*error) {
-			svm_dst_error(svm, *error);
-			*error = BLK_STS_OK;
-		}
-		return DM_ENDIO_DONE;
-	}
 
 	if (!(io->flags & SVM_IO_TRACKED))
 		return DM_ENDIO_DONE;
@@ -543,6 +758,142 @@ static void svm_expire_work(struct work_struct *ws)
 		svm_release_held(svm);
 }
 
+/*
+ * Give up the destination halves past their deadline, or (@all) every one:
+ * their guest bios complete with the source half's status. The target fails
+ * before the first such bio completes, so nothing is ever COPIED or switched
+ * over on a destination that missed a write. Process context.
+ */
+static void svm_abandon(struct svm_target *svm, bool all)
+{
+	unsigned long now = jiffies;
+	unsigned int n = 0;
+	struct svm_dst *d;
+	struct svm_io *io;
+
+	spin_lock_irq(&svm->lock);
+	while ((d = list_first_entry_or_null(&svm->dst_inflight,
+					     struct svm_dst, list))) {
+		if (!all && time_before(now, d->deadline))
+			break;
+		/* Done with @d before it can be freed under us. */
+		list_del_init(&d->list);
+		io = d->io;
+		if (atomic_cmpxchg(&d->state, SVM_DST_RUNNING,
+				   SVM_DST_ABANDONED) != SVM_DST_RUNNING)
+			continue;	/* its end_io is on the way */
+		spin_unlock_irq(&svm->lock);
+		if (!n++)
+			svm_dst_error(svm, BLK_STS_TIMEOUT, 1);
+		else
+			atomic64_inc(&svm->dst_timeouts);
+		svm_mirror_put(io);
+		spin_lock_irq(&svm->lock);
+	}
+	spin_unlock_irq(&svm->lock);
+}
+
+/*
+ * A write held in a COPYING region for longer than dst_timeout_ms revokes
+ * the lock on that region: the write goes on, and the mover's commit of the
+ * range is refused so that it copies it again. The guest must not wait for
+ * a copy that may be stuck on a dead destination. Process context; returns
+ * false if a message holds msg_mutex (try again soon).
+ */
+static bool svm_revoke_held(struct svm_target *svm)
+{
+	unsigned long bound = msecs_to_jiffies(svm->dst_timeout_ms);
+	unsigned long now = jiffies, region = 0;
+	bool found, released = false;
+	struct svm_lock *l;
+	struct svm_io *io;
+	struct bio *bio;
+
+	if (!mutex_trylock(&svm->msg_mutex))
+		return false;
+	do {
+		found = false;
+		spin_lock_irq(&svm->lock);
+		bio_list_for_each(bio, &svm->held) {
+			io = dm_per_bio_data(bio, sizeof(*io));
+			if (time_before(now, io->mapped + bound) ||
+			    !test_bit(io->region, svm->copying))
+				continue;
+			region = io->region;
+			found = true;
+			break;
+		}
+		spin_unlock_irq(&svm->lock);
+		if (!found)
+			break;
+
+		/* Every COPYING region belongs to one lock (see svm_lock). */
+		found = false;
+		list_for_each_entry(l, &svm->locks, list) {
+			if (region < l->first || region >= l->first + l->count)
+				continue;
+			DMWARN("%s: write held %u ms in region %lu: lock %lu+%lu revoked",
+			       svm_name(svm), svm->dst_timeout_ms, region,
+			       l->first, l->count);
+			spin_lock_irq(&svm->lock);
+			bitmap_clear(svm->copying, l->first, l->count);
+			svm->nr_copying -= l->count;
+			spin_unlock_irq(&svm->lock);
+			atomic64_add(l->count, &svm->expired);
+			list_del(&l->list);
+			svm->nr_locks--;
+			kfree(l);
+			found = true;
+			released = true;
+			break;
+		}
+	} while (found);
+	mutex_unlock(&svm->msg_mutex);
+
+	if (released)
+		svm_release_held(svm);
+	return true;
+}
+
+/* The destination timeout: abandoned halves and held writes, on svm_wq. */
+static void svm_dst_work(struct work_struct *ws)
+{
+	struct svm_target *svm = container_of(to_delayed_work(ws),
+					      struct svm_target, dst_work);
+	unsigned long bound = msecs_to_jiffies(svm->dst_timeout_ms);
+	unsigned long now, next = 0;
+	struct svm_dst *d;
+	struct svm_io *io;
+	struct bio *bio;
+	bool any = false;
+
+	svm_abandon(svm, svm_failed(svm));
+	if (!svm_revoke_held(svm)) {
+		any = true;
+		next = jiffies + msecs_to_jiffies(10);
+	}
+
+	/* Next round: the oldest half, or the oldest held write. */
+	now = jiffies;
+	spin_lock_irq(&svm->lock);
+	d = list_first_entry_or_null(&svm->dst_inflight, struct svm_dst, list);
+	if (d && (!any || time_before(d->deadline, next))) {
+		next = d->deadline;
+		any = true;
+	}
+	bio_list_for_each(bio, &svm->held) {
+		io = dm_per_bio_data(bio, sizeof(*io));
+		if (!any || time_before(io->mapped + bound, next)) {
+			next = io->mapped + bound;
+			any = true;
+		}
+	}
+	spin_unlock_irq(&svm->lock);
+	if (any)
+		mod_delayed_work(svm_wq, &svm->dst_work,
+				 time_after(next, now) ? next - now + 1 : 1);
+}
+
 /* Failure handling and dm events, in process context. */
 static void svm_event_work(struct work_struct *ws)
 {
@@ -550,6 +901,9 @@ static void svm_event_work(struct work_struct *ws)
 					      event_work);
 
 	if (svm_failed(svm)) {
+		/* Source only now: nothing waits for the destination. */
+		if (svm->dst_timeout_ms)
+			svm_abandon(svm, true);
 		mutex_lock(&svm->msg_mutex);
 		svm_drop_all_locks(svm);
 		mutex_unlock(&svm->msg_mutex);
@@ -832,15 +1186,16 @@ static void svm_resume_locks(struct dm_target *ti)
 /*
  * INFO:
  *   <region_sectors> <copied>/<total> <copying> <held_writes>
- *   <mirrored_writes> <dst_errors> <expired_locks> <revoked_locks> <state>
+ *   <mirrored_writes> <dst_errors> <expired_locks> <revoked_locks>
+ *   <dst_timeouts> <state>
  *
  *   state is "copying" (not every region COPIED), "synced" (every region
- *   COPIED, every write mirrored) or "failed" (destination error: writes go
- *   to the source only).
+ *   COPIED, every write mirrored) or "failed" (destination error or
+ *   timeout: writes go to the source only).
  *
  * TABLE:
  *   <src_dev> <src_offset> <dst_dev> <dst_offset> <region_sectors>
- *   [2 lock_timeout_ms <ms>]
+ *   [<#features> [lock_timeout_ms <ms>] [dst_timeout_ms <ms>]]
  */
 static void svm_status(struct dm_target *ti, status_type_t type,
 		       unsigned int status_flags, char *result,
@@ -865,13 +1220,14 @@ static void svm_status(struct dm_target *ti, status_type_t type,
 			state = "synced";
 		else
 			state = "copying";
-		DMEMIT("%llu %lu/%lu %lu %u %lld %lld %lld %lld %s",
+		DMEMIT("%llu %lu/%lu %lu %u %lld %lld %lld %lld %lld %s",
 		       (unsigned long long)svm->region_sectors, copied,
 		       svm->nr_regions, copying, held,
 		       (long long)atomic64_read(&svm->mirrored),
 		       (long long)atomic64_read(&svm->dst_errors),
 		       (long long)atomic64_read(&svm->expired),
-		       (long long)atomic64_read(&svm->revoked), state);
+		       (long long)atomic64_read(&svm->revoked),
+		       (long long)atomic64_read(&svm->dst_timeouts), state);
 		break;
 
 	case STATUSTYPE_TABLE:
@@ -879,8 +1235,13 @@ static void svm_status(struct dm_target *ti, status_type_t type,
 		       (unsigned long long)svm->src_start, svm->dst->name,
 		       (unsigned long long)svm->dst_start,
 		       (unsigned long long)svm->region_sectors);
+		if (svm->lock_timeout_given || svm->dst_timeout_given)
+			DMEMIT(" %u", 2 * (svm->lock_timeout_given +
+					   svm->dst_timeout_given));
 		if (svm->lock_timeout_given)
-			DMEMIT(" 2 lock_timeout_ms %u", svm->lock_timeout_ms);
+			DMEMIT(" lock_timeout_ms %u", svm->lock_timeout_ms);
+		if (svm->dst_timeout_given)
+			DMEMIT(" dst_timeout_ms %u", svm->dst_timeout_ms);
 		break;
 
 	case STATUSTYPE_IMA:
@@ -889,8 +1250,9 @@ static void svm_status(struct dm_target *ti, status_type_t type,
 		       svm->src->name, (unsigned long long)svm->src_start);
 		DMEMIT(",dst_device_name=%s,dst_start=%llu",
 		       svm->dst->name, (unsigned long long)svm->dst_start);
-		DMEMIT(",region_sectors=%llu;",
-		       (unsigned long long)svm->region_sectors);
+		DMEMIT(",region_sectors=%llu,dst_timeout_ms=%u;",
+		       (unsigned long long)svm->region_sectors,
+		       svm->dst_timeout_ms);
 		break;
 	}
 }
@@ -951,15 +1313,39 @@ static bool svm_extents_overlap(struct svm_target *svm, sector_t len)
 	return s0 < d0 + len && d0 < s0 + len;
 }
 
+/* One "<name> <ms>" feature; 0 is allowed for dst_timeout_ms alone. */
+static int svm_parse_ms(struct dm_arg_set *as, unsigned int min, unsigned int max, bool zero,
+			unsigned int *v, bool *given, char **error)
+{
+	u64 ms;
+
+	if (*given) {
+		*error = "A feature is given twice";
+		return -EINVAL;
+	}
+	if (!as->argc) {
+		*error = "A feature needs a value";
+		return -EINVAL;
+	}
+	if (svm_parse_u64(dm_shift_arg(as), &ms) ||
+	    (ms < min && !(zero && ms == 0)) || ms > max) {
+		*error = zero ? "dst_timeout_ms must be 0 or 100 to 600000" :
+				"lock_timeout_ms must be 100 to 600000";
+		return -EINVAL;
+	}
+	*v = ms;
+	*given = true;
+	return 0;
+}
+
 static int svm_parse_features(struct svm_target *svm, struct dm_arg_set *as,
 			      char **error)
 {
 	static const struct dm_arg feature_args = {
-		0, 2, "Invalid number of feature arguments"
+		0, 4, "Invalid number of feature arguments"
 	};
 	unsigned int nr;
 	const char *name;
-	u64 ms;
 	int r;
 
 	if (!as->argc)
@@ -967,26 +1353,33 @@ static int svm_parse_features(struct svm_target *svm, struct dm_arg_set *as,
 	r = dm_read_arg_group(&feature_args, as, &nr, error);
 	if (r)
 		return r;
+	if (nr % 2) {
+		*error = "Each feature takes one value";
+		return -EINVAL;
+	}
+	/* dm_read_arg_group checked that @nr arguments are there. */
 	while (nr) {
+		struct dm_arg_set value = { .argc = 1, .argv = as->argv + 1 };
+
 		name = dm_shift_arg(as);
-		nr--;
-		if (strcasecmp(name, "lock_timeout_ms")) {
-			*error = "Unknown feature (expected lock_timeout_ms)";
-			return -EINVAL;
+		dm_shift_arg(as);
+		nr -= 2;
+		if (!strcasecmp(name, "lock_timeout_ms")) {
+			r = svm_parse_ms(&value, SVM_MIN_LOCK_TIMEOUT_MS,
+					 SVM_MAX_LOCK_TIMEOUT_MS, false,
+					 &svm->lock_timeout_ms,
+					 &svm->lock_timeout_given, error);
+		} else if (!strcasecmp(name, "dst_timeout_ms")) {
+			r = svm_parse_ms(&value, SVM_MIN_DST_TIMEOUT_MS,
+					 SVM_MAX_DST_TIMEOUT_MS, true,
+					 &svm->dst_timeout_ms,
+					 &svm->dst_timeout_given, error);
+		} else {
+			*error = "Unknown feature (expected lock_timeout_ms or dst_timeout_ms)";
+			r = -EINVAL;
 		}
-		if (!nr) {
-			*error = "lock_timeout_ms needs a value";
-			return -EINVAL;
-		}
-		if (svm_parse_u64(dm_shift_arg(as), &ms) ||
-		    ms < SVM_MIN_LOCK_TIMEOUT_MS ||
-		    ms > SVM_MAX_LOCK_TIMEOUT_MS) {
-			*error = "lock_timeout_ms must be 100 to 600000";
-			return -EINVAL;
-		}
-		nr--;
-		svm->lock_timeout_ms = ms;
-		svm->lock_timeout_given = true;
+		if (r)
+			return r;
 	}
 	if (as->argc) {
 		*error = "Unexpected arguments after the features";
@@ -995,9 +1388,33 @@ static int svm_parse_features(struct svm_target *svm, struct dm_arg_set *as,
 	return 0;
 }
 
+/*
+ * Hold the destination open on our own (shared, not exclusive), for the
+ * halves that may outlive the table's reference.
+ */
+static int svm_hold_open(struct svm_target *svm, fmode_t mode)
+{
+	struct svm_hold *h = kzalloc(sizeof(*h), GFP_KERNEL);
+
+	if (!h)
+		return -ENOMEM;
+	h->mode = mode & (FMODE_READ | FMODE_WRITE);
+	h->bdev = blkdev_get_by_dev(svm->dst->bdev->bd_dev, h->mode, NULL);
+	if (IS_ERR(h->bdev)) {
+		int r = PTR_ERR(h->bdev);
+
+		kfree(h);
+		return r;
+	}
+	refcount_set(&h->ref, 1);
+	INIT_WORK(&h->put_work, svm_hold_work);
+	atomic_inc(&svm_nr_holds);
+	svm->hold = h;
+	return 0;
+}
+
 static void svm_free(struct svm_target *svm)
 {
-	bioset_exit(&svm->bs_dst);
 	bioset_exit(&svm->bs_src);
 	kvfree(svm->copying);
 	kvfree(svm->copied);
@@ -1029,15 +1446,19 @@ static int svm_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	}
 	svm->ti = ti;
 	svm->lock_timeout_ms = SVM_DEFAULT_LOCK_TIMEOUT_MS;
+	svm->dst_timeout_ms = SVM_DEFAULT_DST_TIMEOUT_MS;
 	spin_lock_init(&svm->lock);
 	bio_list_init(&svm->held);
 	INIT_LIST_HEAD(&svm->inflight);
+	INIT_LIST_HEAD(&svm->dst_inflight);
 	mutex_init(&svm->msg_mutex);
 	INIT_LIST_HEAD(&svm->locks);
 	init_waitqueue_head(&svm->inflight_wait);
 	INIT_DELAYED_WORK(&svm->expire_work, svm_expire_work);
 	INIT_WORK(&svm->event_work, svm_event_work);
+	INIT_DELAYED_WORK(&svm->dst_work, svm_dst_work);
 	atomic64_set(&svm->mirrored, 0);
+	atomic64_set(&svm->dst_timeouts, 0);
 	atomic64_set(&svm->dst_errors, 0);
 	atomic64_set(&svm->expired, 0);
 	atomic64_set(&svm->revoked, 0);
@@ -1112,15 +1533,19 @@ static int svm_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		ti->error = "Cannot allocate region bitmaps";
 		goto bad_dst;
 	}
-	if (bioset_init(&svm->bs_src, BIO_POOL_SIZE, 0, 0) ||
-	    bioset_init(&svm->bs_dst, BIO_POOL_SIZE, 0, 0)) {
+	if (bioset_init(&svm->bs_src, BIO_POOL_SIZE, 0, 0)) {
 		ti->error = "Cannot allocate bio sets";
+		goto bad_dst;
+	}
+	r = svm_hold_open(svm, mode);
+	if (r) {
+		ti->error = "Cannot hold the destination open";
 		goto bad_dst;
 	}
 
 	r = dm_set_target_max_io_len(ti, svm->region_sectors);
 	if (r)
-		goto bad_dst;
+		goto bad_hold;
 
 	ti->num_flush_bios = 2;
 	ti->num_discard_bios = 1;
@@ -1129,6 +1554,9 @@ static int svm_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	ti->private = svm;
 	return 0;
 
+bad_hold:
+	refcount_set(&svm->hold->ref, 0);
+	svm_hold_close(svm->hold);
 bad_dst:
 	dm_put_device(ti, svm->dst);
 bad_src:
@@ -1145,8 +1573,15 @@ static void svm_dtr(struct dm_target *ti)
 
 	cancel_delayed_work_sync(&svm->expire_work);
 	cancel_work_sync(&svm->event_work);
+	cancel_delayed_work_sync(&svm->dst_work);
 	if (!bio_list_empty(&svm->held))
 		DMERR("%s: destroyed with held writes", svm_name(svm));
+	if (!list_empty(&svm->dst_inflight))
+		DMERR("%s: destroyed with destination writes in flight",
+		      svm_name(svm));
+	/* Abandoned halves still in flight keep the destination open. */
+	if (refcount_dec_and_test(&svm->hold->ref))
+		svm_hold_close(svm->hold);
 	list_for_each_entry_safe(l, tmp, &svm->locks, list)
 		kfree(l);
 	dm_put_device(ti, svm->dst);
@@ -1156,7 +1591,7 @@ static void svm_dtr(struct dm_target *ti)
 
 static struct target_type svm_target = {
 	.name = "svmotion",
-	.version = {1, 0, 0},
+	.version = {1, 1, 0},
 	.module = THIS_MODULE,
 	.ctr = svm_ctr,
 	.dtr = svm_dtr,
@@ -1172,16 +1607,45 @@ static struct target_type svm_target = {
 
 static int __init dm_svmotion_init(void)
 {
-	int r = dm_register_target(&svm_target);
+	int r;
 
-	if (r < 0)
+	r = bioset_init(&svm_dst_bs, BIO_POOL_SIZE,
+			offsetof(struct svm_dst, bio), BIOSET_NEED_BVECS);
+	if (r)
+		return r;
+	svm_wq = alloc_workqueue("dm-svmotion", WQ_MEM_RECLAIM, 0);
+	if (!svm_wq) {
+		r = -ENOMEM;
+		goto bad_bs;
+	}
+	r = dm_register_target(&svm_target);
+	if (r < 0) {
 		DMERR("register failed %d", r);
+		goto bad_wq;
+	}
+	return 0;
+
+bad_wq:
+	destroy_workqueue(svm_wq);
+bad_bs:
+	bioset_exit(&svm_dst_bs);
 	return r;
 }
 
+/*
+ * Every target is gone, but abandoned destination halves may still be in
+ * flight: wait for each to complete and its device to be closed, then for
+ * the end of every svm_dst_endio (an RCU read-side section).
+ */
 static void __exit dm_svmotion_exit(void)
 {
 	dm_unregister_target(&svm_target);
+	if (atomic_read(&svm_nr_holds))
+		DMINFO("waiting for abandoned destination writes to complete");
+	wait_event(svm_holds_wait, !atomic_read(&svm_nr_holds));
+	destroy_workqueue(svm_wq);
+	synchronize_rcu();
+	bioset_exit(&svm_dst_bs);
 }
 
 module_init(dm_svmotion_init);

@@ -479,35 +479,51 @@ static bool tok_dev(char *t, unsigned int *maj, unsigned int *min)
 	return true;
 }
 
-/* One svmotion table line's params into *t (start and len already set). */
+/*
+ * One svmotion table line's params into *t (start and len already set):
+ * five fields, then either nothing or "<#features>" and that many words,
+ * pairs of lock_timeout_ms/dst_timeout_ms and a value, each at most once.
+ */
 static int parse_table_params(const char *dev, const char *params,
 			      struct svm_seg_table *t, char *err, size_t errlen)
 {
-	char buf[512], *tok[9], *save = NULL, *s;
+	char buf[512], *tok[11], *save = NULL, *s;
 	uint64_t nfeat = 0, ms = 0;
-	size_t n = 0;
+	size_t n = 0, i;
 	bool ok;
 
+	t->dst_timeout_ms = -1;
 	if (strlen(params) >= sizeof(buf))
 		goto bad;
 	strcpy(buf, params);
-	for (s = strtok_r(buf, " ", &save); s && n < 9;
+	for (s = strtok_r(buf, " ", &save); s && n < 11;
 	     s = strtok_r(NULL, " ", &save))
 		tok[n++] = s;
-	if (s || (n != 5 && n != 8))
+	if (s || (n != 5 && n != 8 && n != 10))
 		goto bad;
 	ok = tok_dev(tok[0], &t->src_major, &t->src_minor) &&
 	     tok_u64(tok[1], UINT64_MAX, &t->src_start) &&
 	     tok_dev(tok[2], &t->dst_major, &t->dst_minor) &&
 	     tok_u64(tok[3], UINT64_MAX, &t->dst_start) &&
 	     tok_u64(tok[4], SVM_REGION_SECTORS_MAX, &t->region_sectors);
-	if (ok && n == 8)
-		ok = tok_u64(tok[5], 2, &nfeat) && nfeat == 2 &&
-		     strcmp(tok[6], "lock_timeout_ms") == 0 &&
-		     tok_u64(tok[7], 600000, &ms);
+	if (ok && n > 5)
+		ok = tok_u64(tok[5], 4, &nfeat) && nfeat == n - 6;
+	for (i = 6; ok && i + 1 < n; i += 2) {
+		if (strcmp(tok[i], "lock_timeout_ms") == 0 &&
+		    !t->lock_timeout_ms) {
+			ok = tok_u64(tok[i + 1], 600000, &ms) && ms >= 100;
+			t->lock_timeout_ms = (unsigned int)ms;
+		} else if (strcmp(tok[i], "dst_timeout_ms") == 0 &&
+			   t->dst_timeout_ms < 0) {
+			ok = tok_u64(tok[i + 1], 600000, &ms) &&
+			     (ms == 0 || ms >= 100);
+			t->dst_timeout_ms = (int)ms;
+		} else {
+			ok = false;
+		}
+	}
 	if (!ok)
 		goto bad;
-	t->lock_timeout_ms = (unsigned int)ms;
 	return 0;
 bad:
 	svm_set_err(err, errlen,

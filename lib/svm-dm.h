@@ -70,6 +70,7 @@ struct svm_seg_status {
 	uint64_t dst_errors;	/* destination I/O errors seen */
 	uint64_t expired_locks;	/* regions unlocked by the lock timeout */
 	uint64_t revoked_locks;	/* regions unlocked by a suspend */
+	uint64_t dst_timeouts;	/* destination writes abandoned (dst_timeout_ms) */
 	enum svm_seg_state state;
 };
 
@@ -84,7 +85,8 @@ struct svm_seg_status {
  * "<start> <len> svmotion " in "dmsetup status"):
  *
  *   <region_sectors> <copied>/<total> <copying> <held_writes>
- *   <mirrored_writes> <dst_errors> <expired_locks> <revoked_locks> <state>
+ *   <mirrored_writes> <dst_errors> <expired_locks> <revoked_locks>
+ *   <dst_timeouts> <state>
  *
  * Fields are separated by exactly one space, with nothing before or after.
  * Numbers are unsigned decimal (digits only) that fit in 64 bits.  Also
@@ -133,6 +135,7 @@ struct svm_seg_table {
 	uint64_t dst_start;	/* sector of the segment in the destination */
 	uint64_t region_sectors;
 	unsigned int lock_timeout_ms;	/* 0: not given (the target's default) */
+	int dst_timeout_ms;		/* -1: not given; 0: none */
 };
 
 /*

@@ -106,6 +106,7 @@ int svm_status_parse(const char *params, struct svm_seg_status *out)
 	    !take_u64(&p, ' ', &st.dst_errors) ||
 	    !take_u64(&p, ' ', &st.expired_locks) ||
 	    !take_u64(&p, ' ', &st.revoked_locks) ||
+	    !take_u64(&p, ' ', &st.dst_timeouts) ||
 	    !take_state(p, &st.state) || !consistent(&st))
 		return -EINVAL;
 
@@ -118,8 +119,10 @@ int svm_status_parse(const char *params, struct svm_seg_status *out)
 int svm_status_format(const struct svm_seg_status *st, char *buf, size_t len)
 {
 	return snprintf(buf, len, "%" PRIu64 " %" PRIu64 "/%" PRIu64 " %" PRIu64
-			" %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %s",
+			" %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64
+			" %" PRIu64 " %s",
 			st->region_sectors, st->copied, st->total, st->copying,
 			st->held, st->mirrored, st->dst_errors, st->expired_locks,
-			st->revoked_locks, svm_state_name(st->state));
+			st->revoked_locks, st->dst_timeouts,
+			svm_state_name(st->state));
 }

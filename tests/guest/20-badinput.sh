@@ -11,7 +11,7 @@
 #    /dev/mapper unchanged; "dmsetup ls" unchanged after the series) and log a
 #    meaningful "svmotion: <reason>" line in the kernel log.
 # 2. Good table lines are accepted and "dmsetup table" prints them back as
-#    documented (major:minor devices, "2 lock_timeout_ms N" only when given).
+#    documented (major:minor devices, the features only when given).
 # 3. Malformed or refused messages on a live device: each makes "dmsetup
 #    message" fail, logs a reason and leaves the status line unchanged.
 # 4. No module reference leak: with every device removed, dm_svmotion can be
@@ -153,16 +153,36 @@ tcase "lock_timeout_ms with a plus sign" 'lock_timeout_ms must be' \
 	"0 2048 svmotion $S 0 $D 0 128 2 lock_timeout_ms +1000"
 
 nfa='Invalid number of feature arguments'
-tcase "feature count 1 with lock_timeout_ms and no value" 'lock_timeout_ms needs a value' \
+tcase "feature count 1 with lock_timeout_ms and no value" 'Each feature takes one value' \
 	"0 2048 svmotion $S 0 $D 0 128 1 lock_timeout_ms"
-tcase "feature count 1 with lock_timeout_ms 1000" 'lock_timeout_ms needs a value' \
+tcase "feature count 1 with lock_timeout_ms 1000" 'Each feature takes one value' \
 	"0 2048 svmotion $S 0 $D 0 128 1 lock_timeout_ms 1000"
 tcase "feature count 2 with only one feature argument" "$nfa" \
 	"0 2048 svmotion $S 0 $D 0 128 2 lock_timeout_ms"
 tcase "feature count non-numeric" "$nfa" \
 	"0 2048 svmotion $S 0 $D 0 128 two lock_timeout_ms 1000"
-tcase "feature count 3" "$nfa" \
+tcase "feature count 3" 'Each feature takes one value' \
 	"0 2048 svmotion $S 0 $D 0 128 3 lock_timeout_ms 1000 x"
+tcase "feature count 4 with three feature arguments" "$nfa" \
+	"0 2048 svmotion $S 0 $D 0 128 4 lock_timeout_ms 1000 dst_timeout_ms"
+tcase "feature count 6" "$nfa" \
+	"0 2048 svmotion $S 0 $D 0 128 6 lock_timeout_ms 1000 dst_timeout_ms 1000 x y"
+tcase "dst_timeout_ms 99 (boundary)" 'dst_timeout_ms must be 0 or 100 to 600000' \
+	"0 2048 svmotion $S 0 $D 0 128 2 dst_timeout_ms 99"
+tcase "dst_timeout_ms 1" 'dst_timeout_ms must be 0 or 100 to 600000' \
+	"0 2048 svmotion $S 0 $D 0 128 2 dst_timeout_ms 1"
+tcase "dst_timeout_ms 600001 (boundary)" 'dst_timeout_ms must be 0 or 100 to 600000' \
+	"0 2048 svmotion $S 0 $D 0 128 2 dst_timeout_ms 600001"
+tcase "dst_timeout_ms non-numeric" 'dst_timeout_ms must be 0 or 100 to 600000' \
+	"0 2048 svmotion $S 0 $D 0 128 2 dst_timeout_ms 1s"
+tcase "dst_timeout_ms negative" 'dst_timeout_ms must be 0 or 100 to 600000' \
+	"0 2048 svmotion $S 0 $D 0 128 2 dst_timeout_ms -1"
+tcase "dst_timeout_ms given twice" 'A feature is given twice' \
+	"0 2048 svmotion $S 0 $D 0 128 4 dst_timeout_ms 1000 dst_timeout_ms 2000"
+tcase "lock_timeout_ms given twice" 'A feature is given twice' \
+	"0 2048 svmotion $S 0 $D 0 128 4 lock_timeout_ms 1000 LOCK_TIMEOUT_MS 2000"
+tcase "a feature value where a name belongs" 'Unknown feature' \
+	"0 2048 svmotion $S 0 $D 0 128 4 1000 lock_timeout_ms dst_timeout_ms 100"
 tcase "feature count -2" "$nfa" \
 	"0 2048 svmotion $S 0 $D 0 128 -2 lock_timeout_ms 1000"
 tcase "unknown feature" 'Unknown feature' \
@@ -210,6 +230,15 @@ gcase "zero feature count" \
 gcase "major:minor devices, largest region, largest timeout" \
 	"0 2048 svmotion $SRC_MM 0 $DST_MM 14336 2097152 2 lock_timeout_ms 600000" \
 	"0 2048 svmotion $SRC_MM 0 $DST_MM 14336 2097152 2 lock_timeout_ms 600000"
+gcase "dst_timeout_ms 250" \
+	"0 2048 svmotion $S 0 $D 0 128 2 dst_timeout_ms 250" \
+	"0 2048 svmotion $SRC_MM 0 $DST_MM 0 128 2 dst_timeout_ms 250"
+gcase "dst_timeout_ms 0 (wait for the destination)" \
+	"0 2048 svmotion $S 0 $D 0 128 2 dst_timeout_ms 0" \
+	"0 2048 svmotion $SRC_MM 0 $DST_MM 0 128 2 dst_timeout_ms 0"
+gcase "both features, printed in canonical order" \
+	"0 2048 svmotion $S 0 $D 0 128 4 dst_timeout_ms 600000 lock_timeout_ms 7000" \
+	"0 2048 svmotion $SRC_MM 0 $DST_MM 0 128 4 lock_timeout_ms 7000 dst_timeout_ms 600000"
 gcase "smallest timeout" \
 	"0 2048 svmotion $S 0 $D 0 128 2 lock_timeout_ms 100" \
 	"0 2048 svmotion $SRC_MM 0 $DST_MM 0 128 2 lock_timeout_ms 100"
@@ -312,9 +341,9 @@ tap_check "create the message test device (8 regions)" \
 	dm_create "$MSG_DEV" "0 1024 svmotion $S 0 $D 0 128 2 lock_timeout_ms 600000"
 MSG_MM=$(dm_devnum "/dev/mapper/$MSG_DEV")
 st=$(dmsetup status "$MSG_DEV" 2>&1)
-[ "$st" = "0 1024 svmotion 128 0/8 0 0 0 0 0 0 copying" ]
+[ "$st" = "0 1024 svmotion 128 0/8 0 0 0 0 0 0 0 copying" ]
 tap_result $? "initial status: 0/8 COPIED, state copying"
-[ "$st" = "0 1024 svmotion 128 0/8 0 0 0 0 0 0 copying" ] || tap_diag "status: $st"
+[ "$st" = "0 1024 svmotion 128 0/8 0 0 0 0 0 0 0 copying" ] || tap_diag "status: $st"
 
 # msg_bad DESC REGEX ARGS...: the message must fail, log REGEX (ERE, matched
 # against each new kernel log line) and leave the status line ($st, the
@@ -397,11 +426,11 @@ msg_bad "commit without lock"          "${P}commit refused: region 0 is NOT_COPI
 msg_bad "unlock without lock"          "${P}unlock refused: region 2 is NOT_COPIED" unlock 2 3
 msg_bad "empty string"                 "device-mapper: ioctl: Empty message" ""
 
-msg_good "lock 0 1" "128 0/8 1 0 0 0 0 0 copying" lock 0 1
+msg_good "lock 0 1" "128 0/8 1 0 0 0 0 0 0 copying" lock 0 1
 msg_bad "double lock (lock 0 1 again)" "${P}lock refused: region 0 is already COPYING" lock 0 1
 msg_bad "lock overlapping a locked range" "${P}lock refused: region 0 is already COPYING" lock 0 3
 msg_bad "commit of a partly locked range" "${P}commit refused: region 1 is NOT_COPIED" commit 0 2
-msg_good "commit 0 1" "128 1/8 0 0 0 0 0 0 copying" commit 0 1
+msg_good "commit 0 1" "128 1/8 0 0 0 0 0 0 0 copying" commit 0 1
 msg_bad "lock of a COPIED region"      "${P}lock refused: region 0 is already COPIED" lock 0 1
 msg_bad "commit twice"                 "${P}commit refused: region 0 is COPIED, not COPYING" commit 0 1
 msg_bad "unlock of a COPIED region"    "${P}unlock refused: region 0 is COPIED, not COPYING" unlock 0 1

@@ -95,7 +95,8 @@ status_is() {
 }
 
 # Status fields: 1 region_sectors, 2 copied/total, 3 copying, 4 held_writes,
-# 5 mirrored_writes, 6 dst_errors, 7 expired_locks, 8 revoked_locks, 9 state.
+# 5 mirrored_writes, 6 dst_errors, 7 expired_locks, 8 revoked_locks,
+# 9 dst_timeouts, 10 state.
 st_field() {
 	local f
 	read -r -a f <<<"$DM_ST"
@@ -128,7 +129,7 @@ msg "$SVM" lock 0 8 &&
 	msg "$SVM" commit 0 8 && ok=1
 [ "$ok" = 1 ]
 tap_result $? "lock, copy and commit regions 0-7"
-status_is "$SVM" "$REG 8/16 0 0 0 0 0 0 copying" "status: 8/16 COPIED"
+status_is "$SVM" "$REG 8/16 0 0 0 0 0 0 0 copying" "status: 8/16 COPIED"
 
 # A mirrored write while the destination works.
 wr "/dev/mapper/$SVM" "$EXP" $((2 * REG)) $REG
@@ -201,7 +202,7 @@ tap_result $? "write + flush (fsync) to COPIED region 0 succeeds"
 
 dm_status "$SVM"
 tap_diag "status after the failure: $DM_ST"
-[ "$(st_field 9)" = failed ]
+[ "$(st_field 10)" = failed ]
 tap_result $? "status: state failed"
 [ "$(st_field 6)" -gt 0 ] 2>/dev/null
 tap_result $? "status: dst_errors > 0 ($(st_field 6))"
@@ -336,7 +337,7 @@ tap_result $? "read of region 4 (working source) succeeds"
 
 dm_status "$SVMS"
 tap_diag "status after the source errors: $DM_ST"
-[ "$(st_field 9)" = copying ] && [ "$(st_field 6)" = 0 ]
+[ "$(st_field 10)" = copying ] && [ "$(st_field 6)" = 0 ]
 tap_result $? "a source error does not fail the target (state copying, 0 dst_errors)"
 [ "$(st_field 5)" = $((m0 + 1)) ]
 tap_result $? "the write to COPIED region 9 was mirrored (mirrored_writes $m0 -> $(st_field 5))"

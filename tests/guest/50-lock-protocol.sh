@@ -64,7 +64,7 @@ tap_plan 34
 S=$(newloop "$work/src" 8M); loops+=("$S")
 D=$(newloop "$work/dst" 8M); loops+=("$D")
 tap_check "create with lock_timeout_ms 30000" \
-	dmsetup create svm50 --table "0 $SECT svmotion $S 0 $D 0 $REG 2 lock_timeout_ms 30000"
+	dmsetup create svm50 --table "0 $SECT svmotion $S 0 $D 0 $REG 4 lock_timeout_ms 30000 dst_timeout_ms 0"
 devs+=(svm50)
 SVM=/dev/mapper/svm50
 
@@ -142,7 +142,7 @@ tap_check "the unlocked head can be locked again" relock svm50 10 3
 # --- the lock timeout ---------------------------------------------------
 S2=$(newloop "$work/src2" 8M); loops+=("$S2")
 D2=$(newloop "$work/dst2" 8M); loops+=("$D2")
-dmsetup create svm50t --table "0 $SECT svmotion $S2 0 $D2 0 $REG 2 lock_timeout_ms 1000"
+dmsetup create svm50t --table "0 $SECT svmotion $S2 0 $D2 0 $REG 4 lock_timeout_ms 1000 dst_timeout_ms 0"
 devs+=(svm50t)
 dmsetup message svm50t 0 lock 3 1
 bgwrite "$work/patF" /dev/mapper/svm50t 3
@@ -165,7 +165,7 @@ D3=$(newloop "$work/dst3" 8M); loops+=("$D3")
 modprobe dm-delay
 dmsetup create del50 --table "0 $SECT delay $S3 0 0 $S3 0 6000"
 devs=(svm50d "${devs[@]}" del50)
-dmsetup create svm50d --table "0 $SECT svmotion /dev/mapper/del50 0 $D3 0 $REG 2 lock_timeout_ms 30000"
+dmsetup create svm50d --table "0 $SECT svmotion /dev/mapper/del50 0 $D3 0 $REG 4 lock_timeout_ms 30000 dst_timeout_ms 0"
 bgwrite "$work/patG" /dev/mapper/svm50d 2
 wait_blocked "$bgpid"
 t0=$(now_ms)
@@ -193,7 +193,7 @@ ev0=$(dmsetup info -c --noheadings -o events svm50t | tr -d ' ')
 dmsetup message svm50t 0 lock 0 128 && dmsetup message svm50t 0 commit 0 128
 sleep 0.5
 ev1=$(dmsetup info -c --noheadings -o events svm50t | tr -d ' ')
-tap_check "all regions committed: state synced" test "$(field svm50t 9)" = synced
+tap_check "all regions committed: state synced" test "$(field svm50t 10)" = synced
 tap_check "a dm event was raised when the device became synced ($ev0 -> $ev1)" \
 	test "$ev1" -gt "$ev0"
 tap_done

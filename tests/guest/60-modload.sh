@@ -46,7 +46,7 @@ mkloop L0 src 1 || { echo "Bail out! losetup failed"; exit 1; }
 mkloop L1 dst 1 || { echo "Bail out! losetup failed"; exit 1; }
 NAME=svm60
 TABLE="0 1024 svmotion $L0 0 $L1 0 128"
-EXPECT="0 1024 svmotion 128 1/8 0 0 0 0 0 0 copying"
+EXPECT="0 1024 svmotion 128 1/8 0 0 0 0 0 0 0 copying"
 
 tap_check "dm-svmotion.ko exists" test -f "$DM_KO"
 if dm_module_loaded; then

@@ -15,7 +15,7 @@
  * status prints one line per svmotion segment, as key=value pairs:
  *   start=0 len=131072 region_sectors=2048 copied=3 total=64 copying=1
  *   held=0 mirrored=17 dst_errors=0 expired_locks=0 revoked_locks=0
- *   state=copying
+ *   dst_timeouts=0 state=copying
  * and fails (exit 1) if a status line does not parse.  Errors go to stderr as
  * libsvmotion describes them; the exit status is 1 on failure, 2 on usage.
  */
@@ -50,10 +50,12 @@ static void print_seg(const struct svm_seg_status *s)
 	printf("start=%" PRIu64 " len=%" PRIu64 " region_sectors=%" PRIu64
 	       " copied=%" PRIu64 " total=%" PRIu64 " copying=%" PRIu64
 	       " held=%" PRIu64 " mirrored=%" PRIu64 " dst_errors=%" PRIu64
-	       " expired_locks=%" PRIu64 " revoked_locks=%" PRIu64 " state=%s\n",
+	       " expired_locks=%" PRIu64 " revoked_locks=%" PRIu64
+	       " dst_timeouts=%" PRIu64 " state=%s\n",
 	       s->start, s->len, s->region_sectors, s->copied, s->total,
 	       s->copying, s->held, s->mirrored, s->dst_errors,
-	       s->expired_locks, s->revoked_locks, svm_state_name(s->state));
+	       s->expired_locks, s->revoked_locks, s->dst_timeouts,
+	       svm_state_name(s->state));
 }
 
 static int cmd_status(const char *name)
