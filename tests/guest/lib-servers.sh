@@ -30,7 +30,8 @@
 #                        nfsd ($NFS_THREADS threads, default 8) with v3, v4.0,
 #                        v4.1, v4.2, lease and grace time 10 s, the first
 #                        grace period ended at once (no client has anything
-#                        to reclaim), max_block_size $NFS_MAX_BLOCK_SIZE
+#                        to reclaim), lockd's grace (which holds back v4
+#                        locks too) 3 s, max_block_size $NFS_MAX_BLOCK_SIZE
 #                        (default 1048576, as on a large server; empty: the
 #                        kernel's choice from the guest's RAM, 256 KiB for
 #                        2 GiB)
@@ -420,6 +421,14 @@ nfs_start() {
 		mount -t nfsd nfsd /proc/fs/nfsd ||
 			{ _srv_err nfs_start "cannot mount the nfsd filesystem"; nfs_stop; return 1; }
 	fi
+	# lockd's grace period (NLM, v3) holds back NFSv4 LOCKs too: by
+	# default 5 x nlm_timeout = 50 s after nfsd starts, which the first
+	# fcntl lock on a v4 mount then waits (plus the client's back-off),
+	# and v4_end_grace does not end it. 3 s: nlm_grace_period rounded up
+	# to a multiple of nlm_timeout.
+	{ echo 3 > /proc/sys/fs/nfs/nlm_timeout &&
+	  echo 3 > /proc/sys/fs/nfs/nlm_grace_period; } 2>/dev/null ||
+		{ _srv_err nfs_start "cannot set lockd's grace period"; nfs_stop; return 1; }
 	{ echo 10 > /proc/fs/nfsd/nfsv4leasetime &&
 	  echo 10 > /proc/fs/nfsd/nfsv4gracetime &&
 	  echo "-2 +3 +4 +4.0 +4.1 +4.2" > /proc/fs/nfsd/versions; } 2>/dev/null ||
