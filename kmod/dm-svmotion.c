@@ -721,6 +721,24 @@ static unsigned long svm_drop_all_locks(struct svm_target *svm)
 	return n;
 }
 
+/*
+ * The target unlocks @l itself (timeout): its regions are NOT_COPIED again,
+ * counted as expired, and @l is freed. Caller holds msg_mutex and releases
+ * held writes afterwards.
+ */
+static void svm_expire_lock(struct svm_target *svm, struct svm_lock *l)
+{
+	lockdep_assert_held(&svm->msg_mutex);
+	spin_lock_irq(&svm->lock);
+	bitmap_clear(svm->copying, l->first, l->count);
+	svm->nr_copying -= l->count;
+	spin_unlock_irq(&svm->lock);
+	atomic64_add(l->count, &svm->expired);
+	list_del(&l->list);
+	svm->nr_locks--;
+	kfree(l);
+}
+
 static void svm_expire_work(struct work_struct *ws)
 {
 	struct svm_target *svm = container_of(to_delayed_work(ws),
@@ -739,14 +757,7 @@ static void svm_expire_work(struct work_struct *ws)
 		}
 		DMWARN("%s: lock on regions %lu+%lu expired after %u ms: commit will be refused",
 		       svm_name(svm), l->first, l->count, svm->lock_timeout_ms);
-		spin_lock_irq(&svm->lock);
-		bitmap_clear(svm->copying, l->first, l->count);
-		svm->nr_copying -= l->count;
-		spin_unlock_irq(&svm->lock);
-		atomic64_add(l->count, &svm->expired);
-		list_del(&l->list);
-		svm->nr_locks--;
-		kfree(l);
+		svm_expire_lock(svm, l);
 		released = true;
 	}
 	/* A lock message may have queued us for later: the earliest wins. */
@@ -835,14 +846,7 @@ static bool svm_revoke_held(struct svm_target *svm)
 			DMWARN("%s: write held %u ms in region %lu: lock %lu+%lu revoked",
 			       svm_name(svm), svm->dst_timeout_ms, region,
 			       l->first, l->count);
-			spin_lock_irq(&svm->lock);
-			bitmap_clear(svm->copying, l->first, l->count);
-			svm->nr_copying -= l->count;
-			spin_unlock_irq(&svm->lock);
-			atomic64_add(l->count, &svm->expired);
-			list_del(&l->list);
-			svm->nr_locks--;
-			kfree(l);
+			svm_expire_lock(svm, l);
 			found = true;
 			released = true;
 			break;
@@ -1571,9 +1575,10 @@ static void svm_dtr(struct dm_target *ti)
 	struct svm_target *svm = ti->private;
 	struct svm_lock *l, *tmp;
 
+	/* dst_work may schedule event_work (a timeout), not the reverse. */
 	cancel_delayed_work_sync(&svm->expire_work);
-	cancel_work_sync(&svm->event_work);
 	cancel_delayed_work_sync(&svm->dst_work);
+	cancel_work_sync(&svm->event_work);
 	if (!bio_list_empty(&svm->held))
 		DMERR("%s: destroyed with held writes", svm_name(svm));
 	if (!list_empty(&svm->dst_inflight))

@@ -77,7 +77,7 @@ void usage_migrate(FILE *f, bool cold)
 		"extents don't exist%s. Destination files are\n"
 		"<DS>/<name>-flat.vmdk (<name>-sNNN-flat.vmdk when split; a raw image keeps\n"
 		"its file name); the descriptor is rewritten in place, atomically.\n"
-		"%s"
+		"%s%s"
 		"\n"
 		"Exit status: 0 done; 1 failed, rolled back to the source; 2 usage (also a\n"
 		"malformed URL); 3 refused before any change (also an unreachable server,\n"
@@ -91,7 +91,15 @@ void usage_migrate(FILE *f, bool cold)
 		       "                      request (default 30).\n" : "",
 		cold ? " and the disk is not attached" :
 		", the disk is attached and not migrating already",
-		cold ? remote_usage_note : remote_usage_live);
+		cold ? remote_usage_note : remote_usage_live,
+		cold ? "" :
+		"\n"
+		"A destination that stops answering (a lost iSCSI portal, a hung NFS\n"
+		"server) holds the guest's writes for at most about a second (the target's\n"
+		"dst_timeout_ms): they complete from the source, and the migration fails\n"
+		"and rolls back once the copy's own I/O to the destination returns (after\n"
+		"the iSCSI replacement timeout; on a hard NFS mount, when the server\n"
+		"answers again).\n");
 }
 
 enum svm_copy_format fmt_for(const char *f, bool sparse, bool hot)

@@ -31,6 +31,7 @@ HOLDER=
 export SVMOTION_STATE_DIR=$T/state
 
 cleanup() {
+	[ -n "$HOLDER" ] && pkill -P "$HOLDER" sleep 2>/dev/null
 	[ -n "$HOLDER" ] && kill "$HOLDER" 2>/dev/null && wait "$HOLDER" 2>/dev/null
 	for d in "$M"/*; do
 		mountpoint -q "$d" 2>/dev/null && umount -l "$d" 2>/dev/null
@@ -110,7 +111,9 @@ fi
 # a slot held through one mount, counted through the other (another
 # client's view of the same export, as from another host)
 mkdir -p "$M/v42/.svmotion"
-flock -x "$M/v42/.svmotion/slot.5" sleep 600 &
+# -o: only flock itself holds the lock (not its sleep), so that killing it
+# releases the slot
+flock -o -x "$M/v42/.svmotion/slot.5" sleep 600 &
 HOLDER=$!
 srv_nap 2
 if ds_json "$M/v42b" && [ "$(jv .migrations)" = 1 ] && [ "$(jv .migration_limit)" = 8 ]; then
@@ -119,6 +122,7 @@ else
 	tap_fail "a slot locked through one mount counts through the other"
 	tap_diag "$J"
 fi
+pkill -P "$HOLDER" sleep 2>/dev/null
 kill "$HOLDER" 2>/dev/null
 wait "$HOLDER" 2>/dev/null
 HOLDER=
