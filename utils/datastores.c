@@ -67,22 +67,46 @@ static void usage_datastores(FILE *f)
 		g_prog, DS_MAX);
 }
 
-/* The datastore an extent is on: a block device itself, a file's directory. */
-static char *ext_ds(const char *file)
+/* Cut path (absolute) to its directory. */
+static void to_dir(char *path)
 {
-	char real[PATH_MAX], *slash;
+	char *slash = strrchr(path, '/');
+
+	if (slash == path)
+		slash[1] = 0;
+	else if (slash)
+		*slash = 0;
+}
+
+/* In a child: the resolved datastore of the extent file arg into out. */
+static int ext_ds_child(void *arg, void *out)
+{
+	char *real = out;
 	struct stat st;
 
-	if (!realpath(file, real) || stat(real, &st))
+	if (!realpath(arg, real) || stat(real, &st))
+		return -errno;
+	if (!S_ISBLK(st.st_mode))
+		to_dir(real);
+	return 0;
+}
+
+/*
+ * The datastore an extent is on: a block device itself, a file's
+ * directory. When its storage does not answer, the directory the state
+ * recorded (the probe then says it does not answer).
+ */
+static char *ext_ds(const char *file)
+{
+	char real[PATH_MAX] = "";
+	int ret;
+
+	ret = bounded_fill(ext_ds_child, (void *)file, real, sizeof(real), BOUNDED_MS);
+	if (ret == -ETIMEDOUT && file[0] == '/' && strlen(file) < sizeof(real)) {
+		strcpy(real, file);
+		to_dir(real);
+	} else if (ret) {
 		return NULL;
-	if (!S_ISBLK(st.st_mode)) {
-		slash = strrchr(real, '/');
-		if (!slash)
-			return NULL;
-		if (slash == real)
-			slash[1] = 0;
-		else
-			*slash = 0;
 	}
 	return strdup(real);
 }
@@ -183,6 +207,47 @@ static void disks_on(struct dsent *e, size_t n)
 	for (i = 0; i < nn; i++)
 		free(names[i]);
 	free(names);
+}
+
+/* In a child (bounded_fill): out is the whole dsent array. */
+static int disks_child(void *arg, void *out)
+{
+	disks_on(out, *(size_t *)arg);
+	return 0;
+}
+
+/*
+ * What e->name is, and the migrations on it, in a child: a hard NFS mount
+ * whose server is gone, or a path that no longer answers, hangs statvfs,
+ * the probes and the slot locks for as long as it is gone.
+ */
+static int probe_child(void *arg, void *out)
+{
+	struct dsent *e = out;
+
+	(void)arg;
+	e->ret = svm_ds_probe(e->name, &e->info, e->err, sizeof(e->err));
+	if (!e->ret && e->info.kind != SVM_DS_BLOCK)
+		e->slots = slots_in_use(e->info.path, DS_MAX);
+	return 0;
+}
+
+static void probe_bounded(struct dsent *e)
+{
+	char *name = e->name;
+	int ret = bounded_fill(probe_child, NULL, e, sizeof(*e), BOUNDED_MS);
+
+	e->name = name;		/* the child's copy points at the same string */
+	if (ret == -ETIMEDOUT) {
+		e->ret = -ETIMEDOUT;
+		snprintf(e->err, sizeof(e->err),
+			 "%s: not answering within %d s (an NFS server gone or hung, a lost iSCSI path?)",
+			 e->name, BOUNDED_MS / 1000);
+	} else if (ret) {
+		e->ret = ret;
+		snprintf(e->err, sizeof(e->err), "%s: cannot probe: %s", e->name,
+			 strerror(-ret));
+	}
 }
 
 static json_object *entry_json(const struct dsent *e)
@@ -369,16 +434,13 @@ int cmd_datastores(int argc, char **argv)
 			rc = EX_FAILED;
 			continue;
 		}
-		e[i].ret = svm_ds_probe(e[i].name, &e[i].info, e[i].err,
-					sizeof(e[i].err));
-		if (e[i].ret) {
+		probe_bounded(&e[i]);
+		if (e[i].ret)
 			rc = EX_FAILED;
-			continue;
-		}
-		if (e[i].info.kind != SVM_DS_BLOCK)
-			e[i].slots = slots_in_use(e[i].info.path, DS_MAX);
 	}
-	disks_on(e, n);
+	if (bounded_fill(disks_child, &n, e, n * sizeof(*e), BOUNDED_MS) == -ETIMEDOUT)
+		msg("the disks on each datastore are not shown: a disk's extent is on storage that does not answer within %d s",
+		    BOUNDED_MS / 1000);
 	if (g_json) {
 		arr = json_object_new_array();
 		for (i = 0; i < n; i++)

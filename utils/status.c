@@ -4,6 +4,7 @@
  * failed migrate share: back to linear(source), the destination extents
  * detached and removed, the migration's record cleared.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,12 +32,20 @@ int rollback(struct svm_state *st, char *err, size_t errlen)
 	n = svm_dm_table(st->dm, &seg, 1, err, errlen);
 	if (n < 0 && n != -ENXIO)
 		return n;
-	if (n == 0 && strcmp(st->mig->phase, "copying")) {
+	/* "rolling back": the table is svmotion or already linear(source) */
+	if (n == 0 && strcmp(st->mig->phase, "copying") &&
+	    strcmp(st->mig->phase, "rolling back")) {
 		snprintf(err, errlen,
 			 "%s was interrupted in the middle of its switchover: its table has no svmotion segment left; check 'dmsetup table %s' before anything else",
 			 st->name, st->dm);
 		return -EUCLEAN;
 	}
+	/* what abort, from another shell, looks at to tell a rollback under way */
+	free(st->mig->phase);
+	st->mig->phase = strdup("rolling back");
+	if (!st->mig->phase)
+		return -ENOMEM;
+	state_save(st);
 	if (n > 0) {
 		/* the source has every write (mirrored ones too): back to it */
 		table = linear_table(st->src, st->nr_src);
@@ -68,6 +77,74 @@ int rollback(struct svm_state *st, char *err, size_t errlen)
 
 /* ---- abort and status -------------------------------------------------------- */
 
+/* How long abort waits for migrate to begin its rollback before saying why not. */
+#define STUCK_S		15
+
+/*
+ * Does a thread of process pid wait in the kernel (state D: typically I/O
+ * to storage that does not answer)? Its wait channel into wchan.
+ */
+static bool in_uninterruptible_wait(pid_t pid, char *wchan, size_t len)
+{
+	char path[64], buf[512], *p;
+	struct dirent *d;
+	bool stuck = false;
+	DIR *dir;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	dir = opendir(path);
+	if (!dir)
+		return false;
+	while (!stuck && (d = readdir(dir))) {
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%.16s/stat", (int)pid, d->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		p = fgets(buf, sizeof(buf), f) ? strrchr(buf, ')') : NULL;
+		fclose(f);
+		if (!p || p[1] != ' ' || p[2] != 'D')
+			continue;
+		stuck = true;
+		snprintf(wchan, len, "?");
+		snprintf(path, sizeof(path), "/proc/%d/task/%.16s/wchan", (int)pid, d->d_name);
+		f = fopen(path, "r");
+		if (f) {
+			if (fgets(buf, sizeof(buf), f) && buf[0] && strcmp(buf, "0"))
+				snprintf(wchan, len, "%.100s", buf);
+			fclose(f);
+		}
+	}
+	closedir(dir);
+	return stuck;
+}
+
+/* Has NAME's migrate begun its rollback (its record says so)? */
+static bool rolling_back(const char *name)
+{
+	struct svm_state *st;
+	bool yes;
+
+	if (state_find(name, &st))
+		return true;		/* gone: not stuck */
+	yes = !st->mig || strcmp(st->mig->phase, "copying");
+	state_free(st);
+	return yes;
+}
+
+/* migrate was told to stop STUCK_S s ago and has not begun to roll back. */
+static void stuck_msg(const char *name, pid_t pid)
+{
+	char wchan[128], where[200] = "";
+
+	if (in_uninterruptible_wait(pid, wchan, sizeof(wchan)))
+		snprintf(where, sizeof(where), " (a thread waits in the kernel: %s)", wchan);
+	msg("%s: migrate (pid %d) has not begun to roll back %d s after it was told to stop: its copy waits for I/O that does not complete%s, typically to a datastore that stopped answering (a hard NFS mount whose server is gone, a lost iSCSI path). The guest does not wait for it (the target gives up on the destination after dst_timeout_ms). migrate rolls back by itself once that I/O returns or fails; follow it with: %s status",
+	    name, (int)pid, STUCK_S, where, g_prog);
+}
+
 int cmd_abort(int argc, char **argv)
 {
 	struct svm_state *st = NULL;
@@ -80,8 +157,11 @@ int cmd_abort(int argc, char **argv)
 		       "the destination extents are removed; nothing is lost (the source has\n"
 		       "every write). Works from another shell while migrate runs (it is told\n"
 		       "to stop and rolls back itself) and after migrate was killed.\n"
-		       "Refused once the switchover has begun.\n"
-		       "Exit status: 0 aborted, 3 nothing to abort or too late, 5 could not roll back.\n");
+		       "Refused once the switchover has begun. If migrate does not stop because\n"
+		       "its I/O hangs (storage that stopped answering), abort says so after\n"
+		       "15 s; migrate rolls back once that I/O returns.\n"
+		       "Exit status: 0 aborted, 1 migrate did not stop (the message says why),\n"
+		       "3 nothing to abort or too late, 5 could not roll back.\n");
 		return EX_OK;
 	}
 	if (argc != 2 || argv[1][0] == '-') {
@@ -115,6 +195,11 @@ int cmd_abort(int argc, char **argv)
 			fd = state_lock(st->name, false);
 			if (fd >= 0)
 				break;
+			if (i == STUCK_S * 10 && !rolling_back(st->name)) {
+				stuck_msg(st->name, st->mig->pid);
+				state_free(st);
+				return EX_FAILED;
+			}
 			usleep(100000);
 		}
 		state_free(st);

@@ -223,6 +223,13 @@ int cmd_status(int argc, char **argv);
  * (0 or -errno), or -ETIMEDOUT (the child is left to finish).
  */
 int bounded_run(int (*fn)(void *), void *arg, int timeout_ms);
+/*
+ * fn(arg, out) in a child process that fills out (len bytes, starting from
+ * its current content) for the parent, waited for at most timeout_ms. out
+ * is updated unless the result is -ETIMEDOUT; fn returns 0 or -errno.
+ */
+int bounded_fill(int (*fn)(void *arg, void *out), void *arg, void *out,
+		 size_t len, int timeout_ms);
 /* unlink(path), bounded (BOUNDED_MS); says what it left on a timeout */
 int bounded_unlink(const char *path);
 
