@@ -170,8 +170,9 @@ log_has "$re"
 tap_result $? "A: the kernel log says the destination write timed out"
 log_has "$re" || tap_diag "kernel log: $KMSG_NEW"
 wr_timed /dev/mapper/svm45a 4 B
-tap_check "A: the next write (source only now) is quick (${WR_MS} ms)" \
-	test "$WR_RC" = 0 -a "$WR_MS" -lt 500
+# (a dd costs up to a few hundred ms under TCG; the bound is 1000 ms)
+tap_check "A: the next write (source only now) does not wait for the bound (${WR_MS} ms)" \
+	test "$WR_RC" = 0 -a "$WR_MS" -lt 900
 tap_check "A: lock is refused once failed" \
 	not_ok dmsetup message svm45a 0 lock 9 1
 tap_check "A: the source holds both writes" \
@@ -219,8 +220,8 @@ tap_check "C: the region can be locked again (the mover copies it anew)" \
 	dmsetup message svm45c 0 lock 10 1
 tap_check "C: ... and committed in time" dmsetup message svm45c 0 commit 10 1
 wr_timed /dev/mapper/svm45c 10 D
-tap_check "C: a write to it now is mirrored at once (${WR_MS} ms)" \
-	eval 'test "$WR_RC" = 0 -a "$WR_MS" -lt 500 && region_is /dev/mapper/svm45dst 10 D'
+tap_check "C: a write to it now is mirrored, not held (still 1 expired, ${WR_MS} ms)" \
+	eval 'test "$WR_RC" = 0 -a "$(field svm45c 7)" = 1 && region_is /dev/mapper/svm45dst 10 D'
 teardown svm45c
 
 # =============================================================================
