@@ -27,7 +27,7 @@ void usage_migrate(FILE *f, bool cold)
 		"         [--delete-source] [--no-wait] [--progress bar|lines|none] [--json]%s\n"
 		"\n",
 		cold ? "cold" : "migrate", cold ? "" : " [--handoff none|qmp:SOCKET|exec:COMMAND]",
-		cold ? "\n         [--force] [--timeout SECONDS]" : "");
+		cold ? "\n         [--force] [--timeout SECONDS]" : "\n         [--dst-timeout MS]");
 	if (cold) {
 		fprintf(f,
 			"Copy powered-off disks (not attached) to other datastores: the mover\n"
@@ -61,7 +61,11 @@ void usage_migrate(FILE *f, bool cold)
 		fprintf(f,
 			"  --handoff H         pause the hypervisor around the switchover: none\n"
 			"                      (default), qmp:SOCKET (QEMU: stop, then cont),\n"
-			"                      exec:COMMAND (runs 'COMMAND pause' and 'COMMAND resume').\n");
+			"                      exec:COMMAND (runs 'COMMAND pause' and 'COMMAND resume').\n"
+			"  --dst-timeout MS    the longest a guest write waits for the destination\n"
+			"                      (100 to 600000; default 1000, the target's); a\n"
+			"                      destination slower than that ends the migration, on\n"
+			"                      the source. 0: wait for it for as long as it takes.\n");
 	fprintf(f,
 		"  --delete-source     remove the source extent files once %s.\n"
 		"  --no-wait           fail instead of waiting when %d migrations run on this\n"
@@ -132,6 +136,7 @@ static int parse_opts(int argc, char **argv, struct opts *o, bool cold,
 		{ "progress", required_argument, NULL, 'P' },
 		{ "force", no_argument, NULL, 'F' },
 		{ "timeout", required_argument, NULL, 'T' },
+		{ "dst-timeout", required_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -139,6 +144,7 @@ static int parse_opts(int argc, char **argv, struct opts *o, bool cold,
 
 	memset(o, 0, sizeof(*o));
 	o->progress = -1;
+	o->dst_timeout_ms = -1;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		switch (c) {
@@ -211,6 +217,25 @@ static int parse_opts(int argc, char **argv, struct opts *o, bool cold,
 				o->timeout_ms = (int)v * 1000;
 			}
 			break;
+		case 'D': {
+			char *end;
+			long v;
+
+			if (cold) {
+				msg("--dst-timeout is for live migrations (svmotion migrate)");
+				return EX_USAGE;
+			}
+			errno = 0;
+			v = strtol(optarg, &end, 10);
+			if (errno || end == optarg || *end || optarg[0] < '0' ||
+			    optarg[0] > '9' || (v != 0 && (v < 100 || v > 600000))) {
+				msg("--dst-timeout %s: milliseconds, 100 to 600000, or 0 to wait for the destination for as long as it takes",
+				    optarg);
+				return EX_USAGE;
+			}
+			o->dst_timeout_ms = (int)v;
+			break;
+		}
 		case 'n':
 			o->no_wait = true;
 			break;

@@ -394,6 +394,7 @@ static int prepare(struct job *jobs, size_t nd, const char **disks,
 		if (plan(j, o))
 			return -1;
 		j->fmt = fmt_for(format_name(o->format), j->sparse_src, !cold);
+		j->dst_timeout_ms = o->dst_timeout_ms;
 		/* NFS (libnfs, no ALLOCATE) allocates only what is written:
 		 * thick-lazy there is thick-eager */
 		for (k = 0; k < j->nds && j->fmt == SVM_FORMAT_THICK_LAZY; k++)

@@ -548,6 +548,7 @@ struct tbuf {
 	struct svm_extent_pair *pairs;
 	size_t np;
 	bool files;	/* pairs over files (cold), else devices */
+	int dst_timeout_ms;	/* svmotion lines: -1 the target's default */
 };
 
 static int add_svm_line(void *opaque, uint64_t start, uint64_t len,
@@ -563,6 +564,11 @@ static int add_svm_line(void *opaque, uint64_t start, uint64_t len,
 		     (unsigned long long)(len / 512), s->dev,
 		     (unsigned long long)(soff / 512), d->dev,
 		     (unsigned long long)(doff / 512), REGION_SECTORS);
+	if (n > 0 && b->dst_timeout_ms >= 0 && (size_t)n < sizeof(line))
+		n += snprintf(line + n, sizeof(line) - n, " 2 dst_timeout_ms %d",
+			      b->dst_timeout_ms);
+	if (n < 0 || (size_t)n >= sizeof(line))
+		return -ENAMETOOLONG;
 	if (b->len + n + 1 > b->cap) {
 		char *t = realloc(b->t, b->cap * 2 + n + 1);
 
@@ -600,7 +606,7 @@ static int add_pair(void *opaque, uint64_t start, uint64_t len,
 
 char *job_svm_table(const struct job *j)
 {
-	struct tbuf tb = { .cap = 1024 };
+	struct tbuf tb = { .cap = 1024, .dst_timeout_ms = j->dst_timeout_ms };
 
 	tb.t = malloc(tb.cap);
 	if (!tb.t)

@@ -191,6 +191,7 @@ struct job {
 	size_t src_len;
 	char *desc_out;			/* remote: the descriptor to write, or NULL */
 	bool desc_replace, desc_made;
+	int dst_timeout_ms;		/* the table's; -1: the target's default */
 };
 
 struct opts {
@@ -206,6 +207,7 @@ struct opts {
 	int progress;		/* -1 default (bar on a terminal), 0 none, 1 lines, 2 bar */
 	bool force;		/* cold: overwrite destinations holding data */
 	int timeout_ms;		/* cold: remote connect and request bound, 0 default */
+	int dst_timeout_ms;	/* live: the target's bound; -1 its default */
 };
 
 int cmd_migrate(int argc, char **argv);

@@ -14,8 +14,10 @@
 # random writes, O_DIRECT, 40 a second, into the first half, with its own
 # verification afterwards). Once 3 regions are COPIED the destination is
 # killed. Then:
-#   - every fio write succeeds, the slowest under 1000 ms (the target's
-#     default dst_timeout_ms) plus a margin of 1500 ms, while fio kept
+#   - every fio write succeeds, the slowest under the bound (iSCSI: the
+#     target's default dst_timeout_ms, 1000 ms; NFS: migrate --dst-timeout
+#     500, seen in the table) plus a margin (1500 ms; 400 ms for NFS, so
+#     that the default bound would fail there), while fio kept
 #     writing for at least 5 s after the kill;
 #   - the kernel log says the destination write was abandoned;
 #   - svmotion migrate exits 1 (failed, rolled back) and says the disk is
@@ -56,12 +58,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-tap_plan 18
+tap_plan 20
 mkdir -p "$work/ds0" "$M" "$SVMOTION_STATE_DIR"
 mount -t tmpfs -o size=128m tmpfs "$work/ds0"
 
-BOUND=1000
-MARGIN=1500
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
 # copied NAME: regions COPIED so far (0 when there is no svmotion table)
@@ -73,11 +73,13 @@ copied() {
 	echo "${5%/*}"
 }
 
-# run_case TAG DST KILL REVIVE: attach a fresh disk TAG, migrate it to DST
-# with fio writing, run KILL once 3 regions are COPIED and (if not "-")
-# REVIVE once fio is done; then check the outcome (9 TAP lines).
+# run_case TAG DST KILL REVIVE [BOUND MARGIN]: attach a fresh disk TAG, migrate it
+# to DST with fio writing (with --dst-timeout BOUND if given), run KILL once
+# 3 regions are COPIED and (if not "-") REVIVE once fio is done; then check
+# the outcome (10 TAP lines).
 run_case() {
 	local tag=$1 dst=$2 kill=$3 revive=$4 img=$work/ds0/$1.img
+	local BOUND=${5:-1000} opt=${5:+--dst-timeout $5} MARGIN=${6:-1500}
 	local mpid fpid t_kill t_fio_end i rc frc max_ms before after
 
 	head -c 48M /dev/urandom > "$img"
@@ -94,7 +96,8 @@ run_case() {
 		> "$work/$tag.fio.out" 2>&1 &
 	fpid=$!
 	bgpids+=("$fpid")
-	"$SVM" migrate "$tag" --to "$dst" --rate 2M --json \
+	# shellcheck disable=SC2086
+	"$SVM" migrate "$tag" --to "$dst" --rate 2M --json $opt \
 		> "$work/$tag.mig.json" 2> "$work/$tag.mig.err" < /dev/null &
 	mpid=$!
 	bgpids+=("$mpid")
@@ -105,6 +108,12 @@ run_case() {
 		srv_nap 0.1
 	done
 	tap_diag "$tag: $(copied "$tag") regions COPIED after $i polls: $(dmsetup status "svm-$tag" 2>&1)"
+	if [ -n "$opt" ]; then
+		dmsetup table "svm-$tag" | grep -q " 2 dst_timeout_ms $BOUND\$"
+	else
+		dmsetup table "svm-$tag" | grep -q " svmotion [^ ]* [0-9]* [^ ]* [0-9]* 8192\$"
+	fi
+	tap_result $? "$tag: the table's bound is ${opt:-the default (none in the table)}"
 	$kill
 	t_kill=$(now_ms)
 	tap_check "$tag: the destination is killed with 3 of 12 regions COPIED, the migration running" \
@@ -163,7 +172,8 @@ fi
 nfs_freeze() { fsfreeze -f "$NFS_ROOT"; }
 nfs_thaw() { fsfreeze -u "$NFS_ROOT"; }
 if nfs_start 256 > "$work/err" 2>&1 && nfs_mount 4.2 ds1 "$M/v42" >> "$work/err" 2>&1; then
-	run_case nfs "$M/v42" nfs_freeze nfs_thaw
+	# margin 400: under 1000 ms, so the default bound would not pass
+	run_case nfs "$M/v42" nfs_freeze nfs_thaw 500 400
 else
 	tap_diag "$(cat "$work/err")"
 	echo "Bail out! the NFS server or its mount did not come up"

@@ -107,7 +107,8 @@ static void test_help(void)
 	rc = sv("migrate --help");
 	ok_out(has("--format") && has("--handoff") && has("--place") &&
 	       has("--delete-source") && has("--json") && has("--rate") &&
-	       has("--mover"), "migrate --help explains every option");
+	       has("--mover") && has("--dst-timeout MS"),
+	       "migrate --help explains every option");
 	rc = sv("frobnicate");
 	ok_out(rc == 2 && has("unknown command frobnicate"), "unknown command: exit 2");
 	rc = sv(" ");
@@ -130,6 +131,18 @@ static void test_usage_errors(const char *disk)
 	ok_out(rc == 2 && has("--rate 0"), "--rate 0: exit 2");
 	rc = sv("cold %s --to %s --rate 12Q", disk, cu_dir);
 	ok_out(rc == 2 && has("--rate 12Q"), "--rate 12Q: exit 2");
+	rc = sv("migrate %s --to %s --dst-timeout 99", disk, cu_dir);
+	ok_out(rc == 2 && has("--dst-timeout 99: milliseconds, 100 to 600000, or 0"),
+	       "--dst-timeout 99: exit 2, says the range");
+	rc = sv("migrate %s --to %s --dst-timeout 600001", disk, cu_dir);
+	ok_out(rc == 2 && has("--dst-timeout 600001"), "--dst-timeout 600001: exit 2");
+	rc = sv("migrate %s --to %s --dst-timeout -5", disk, cu_dir);
+	ok_out(rc == 2 && has("--dst-timeout -5"), "--dst-timeout -5: exit 2");
+	rc = sv("migrate %s --to %s --dst-timeout 1s", disk, cu_dir);
+	ok_out(rc == 2 && has("--dst-timeout 1s"), "--dst-timeout 1s: exit 2");
+	rc = sv("cold %s --to %s --dst-timeout 1000", disk, cu_dir);
+	ok_out(rc == 2 && has("--dst-timeout is for live migrations"),
+	       "cold --dst-timeout: exit 2, live migrations only");
 	rc = sv("cold %s --to %s --handoff none", disk, cu_dir);
 	ok_out(rc == 2 && has("no --handoff"), "cold --handoff: exit 2");
 	rc = sv("cold %s", disk);
@@ -425,7 +438,7 @@ int main(int argc, char **argv)
 	cu_setup();
 	snprintf(state, sizeof(state), "%s/state", cu_dir);
 	snprintf(out_path, sizeof(out_path), "%s/out.txt", cu_dir);
-	tap_plan(12 + 14 + 18 + 15 + 3);
+	tap_plan(12 + 14 + 5 + 18 + 15 + 3);
 	test_help();
 	make_disk(cu_dir, "u", 4 * MiB, false, 1);
 	test_usage_errors(cu_path("u.vmdk"));
