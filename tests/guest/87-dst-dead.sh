@@ -62,16 +62,6 @@ tap_plan 20
 mkdir -p "$work/ds0" "$M" "$SVMOTION_STATE_DIR"
 mount -t tmpfs -o size=128m tmpfs "$work/ds0"
 
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
-
-# copied NAME: regions COPIED so far (0 when there is no svmotion table)
-copied() {
-	local s
-	s=$(dmsetup status "svm-$1" 2>/dev/null) || { echo 0; return; }
-	set -- $s
-	[ "$3" = svmotion ] || { echo 0; return; }
-	echo "${5%/*}"
-}
 
 # run_case TAG DST KILL REVIVE [BOUND MARGIN]: attach a fresh disk TAG, migrate it
 # to DST with fio writing (with --dst-timeout BOUND if given), run KILL once
@@ -103,11 +93,11 @@ run_case() {
 	bgpids+=("$mpid")
 
 	for ((i = 0; i < 600; i++)); do
-		[ "$(copied "$tag")" -ge 3 ] && break
+		[ "$(regions_copied "$tag")" -ge 3 ] && break
 		kill -0 "$mpid" 2>/dev/null || break
 		srv_nap 0.1
 	done
-	tap_diag "$tag: $(copied "$tag") regions COPIED after $i polls: $(dmsetup status "svm-$tag" 2>&1)"
+	tap_diag "$tag: $(regions_copied "$tag") regions COPIED after $i polls: $(dmsetup status "svm-$tag" 2>&1)"
 	if [ -n "$opt" ]; then
 		dmsetup table "svm-$tag" | grep -q " 2 dst_timeout_ms $BOUND\$"
 	else

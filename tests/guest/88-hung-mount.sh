@@ -54,7 +54,6 @@ tap_plan 16
 mkdir -p "$work/ds0" "$M" "$SVMOTION_STATE_DIR"
 mount -t tmpfs -o size=128m tmpfs "$work/ds0"
 
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
 # timed CMD...: run CMD (stdout+stderr in $work/out); T_MS, T_RC
 timed() {
@@ -64,15 +63,6 @@ timed() {
 	"$@" > "$work/out" 2>&1 < /dev/null
 	T_RC=$?
 	T_MS=$(($(now_ms) - t0))
-}
-
-# copied NAME: regions COPIED so far
-copied() {
-	local s
-	s=$(dmsetup status "svm-$1" 2>/dev/null) || { echo 0; return; }
-	set -- $s
-	[ "$3" = svmotion ] || { echo 0; return; }
-	echo "${5%/*}"
 }
 
 # start_migration NAME DST: migrate in the background (MPID) at 2 MiB/s,
@@ -85,7 +75,7 @@ start_migration() {
 	MPID=$!
 	bgpids+=("$MPID")
 	for ((i = 0; i < 600; i++)); do
-		[ "$(copied "$1")" -ge 3 ] && return 0
+		[ "$(regions_copied "$1")" -ge 3 ] && return 0
 		kill -0 "$MPID" 2>/dev/null || return 1
 		srv_nap 0.1
 	done

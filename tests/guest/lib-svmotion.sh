@@ -193,3 +193,17 @@ unchanged() {
 	diff -u "$1" - <<<"$now"
 	return 1
 }
+
+# now_ms: the time in milliseconds
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+# regions_copied NAME: regions COPIED so far in svm-NAME's first segment
+# (0 when its table is not svmotion)
+regions_copied() {
+	local s
+	s=$(dmsetup status "svm-$1" 2>/dev/null) || { echo 0; return; }
+	# shellcheck disable=SC2086
+	set -- $s
+	[ "$3" = svmotion ] || { echo 0; return; }
+	echo "${5%/*}"
+}
