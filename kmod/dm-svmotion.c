@@ -778,7 +778,6 @@ static void svm_expire_work(struct work_struct *ws)
 static void svm_abandon(struct svm_target *svm, bool all)
 {
 	unsigned long now = jiffies;
-	unsigned int n = 0;
 	struct svm_dst *d;
 	struct svm_io *io;
 
@@ -794,10 +793,8 @@ static void svm_abandon(struct svm_target *svm, bool all)
 				   SVM_DST_ABANDONED) != SVM_DST_RUNNING)
 			continue;	/* its end_io is on the way */
 		spin_unlock_irq(&svm->lock);
-		if (!n++)
-			svm_dst_error(svm, BLK_STS_TIMEOUT, 1);
-		else
-			atomic64_inc(&svm->dst_timeouts);
+		/* Counted; the first fails the target (before the put). */
+		svm_dst_error(svm, BLK_STS_TIMEOUT, 1);
 		svm_mirror_put(io);
 		spin_lock_irq(&svm->lock);
 	}

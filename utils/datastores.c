@@ -234,10 +234,8 @@ static int probe_child(void *arg, void *out)
 
 static void probe_bounded(struct dsent *e)
 {
-	char *name = e->name;
 	int ret = bounded_fill(probe_child, NULL, e, sizeof(*e), BOUNDED_MS);
 
-	e->name = name;		/* the child's copy points at the same string */
 	if (ret == -ETIMEDOUT) {
 		e->ret = -ETIMEDOUT;
 		snprintf(e->err, sizeof(e->err),
