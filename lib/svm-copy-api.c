@@ -96,6 +96,7 @@ int svm_copy_run(struct svm_copy *c, struct svm_copy_result *res)
 
 	memset(res, 0, sizeof(*res));
 	res->pairs_via_files = c->via_files;
+	res->pairs_via_url = c->via_url;
 	c->res = res;
 	c->t0 = svm_copy_now();
 	c->last_progress = 0;

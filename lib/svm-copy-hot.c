@@ -58,6 +58,14 @@ struct svm_hot {
 	unsigned int running;	/* workers not finished; cond signalled at 0 */
 	pthread_cond_t cond;
 	bool cond_inited;
+	/*
+	 * The URL endpoints of pairs with a src_via/dst_via, one set per
+	 * worker (an endpoint is used by one thread only): via[(w * nr_pairs
+	 * + i) * 2 + 0] the source of pair i for worker w, + 1 the
+	 * destination; NULL where the pair has none. Opened by prepare,
+	 * closed by svm_hot_free; the workers borrow them.
+	 */
+	struct svm_ep **via;
 };
 
 static uint64_t unit_bytes(const struct svm_copy *c, const struct svm_pair *p)
@@ -197,6 +205,157 @@ out:
 	svm_loop_end_close(&d);
 }
 
+/* ---- ends reached through a URL (src_via, dst_via) --------------------- */
+
+static void close_vias(struct svm_copy *c, struct svm_hot *h)
+{
+	size_t i;
+
+	for (i = 0; h->via && i < (size_t)h->nworkers * c->nr_pairs * 2; i++)
+		svm_ep_close(h->via[i]);
+	free(h->via);
+	h->via = NULL;
+}
+
+/*
+ * Open url (one end of pair p, the destination if dst) for one worker, and
+ * check that it can stand for the device: long enough, the pair's offsets
+ * and length multiples of its block size.
+ */
+static int open_via(struct svm_copy *c, const struct svm_pair *p, bool dst,
+		    struct svm_ep **out, char *err, size_t errlen)
+{
+	const struct svm_extent *e = dst ? &p->ext.dst : &p->ext.src;
+	const char *url = dst ? p->ext.dst_via : p->ext.src_via;
+	struct svm_ep_params prm = { .timeout_ms = c->opts.timeout_ms };
+	char why[400];
+	struct svm_ep *ep;
+	int ret;
+
+	if (!svm_ep_is_url(url)) {
+		set_err(err, errlen,
+			"%s: not a URL (nfs://, iscsi://): the other way to %s must be a remote endpoint",
+			url, e->path);
+		return -EINVAL;
+	}
+	ret = svm_ep_open(url, dst ? SVM_EP_WRITE : 0, &prm, &ep, why,
+			  sizeof(why));
+	if (ret) {
+		set_err(err, errlen, "the mover's own way to %s: %s", e->path, why);
+		return ret;
+	}
+	if (ep->size < e->offset + e->length) {
+		set_err(err, errlen,
+			"%s has %llu bytes, fewer than %s's extent [%llu, +%llu): not the same storage",
+			url, (unsigned long long)ep->size, e->path,
+			(unsigned long long)e->offset,
+			(unsigned long long)e->length);
+		svm_ep_close(ep);
+		return -EINVAL;
+	}
+	if (e->offset % ep->block_size || e->length % ep->block_size) {
+		set_err(err, errlen,
+			"%s's extent [%llu, +%llu) is not aligned to %s's %u-byte blocks",
+			e->path, (unsigned long long)e->offset,
+			(unsigned long long)e->length, url, ep->block_size);
+		svm_ep_close(ep);
+		return -EINVAL;
+	}
+	*out = ep;
+	return 0;
+}
+
+/* Every worker's URL endpoints (struct svm_hot.via), or an error. */
+static int open_vias(struct svm_copy *c, struct svm_hot *h, char *err,
+		     size_t errlen)
+{
+	size_t i, n = c->nr_pairs;
+	unsigned int w;
+	int ret;
+
+	for (i = 0; i < n; i++)
+		if (c->pairs[i].ext.src_via || c->pairs[i].ext.dst_via)
+			break;
+	if (i == n)
+		return 0;
+	h->via = calloc((size_t)h->nworkers * n * 2, sizeof(*h->via));
+	if (!h->via) {
+		set_err(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		const struct svm_pair *p = &c->pairs[i];
+
+		if (!p->ext.src_via && !p->ext.dst_via)
+			continue;
+		c->via_url++;
+		for (w = 0; w < h->nworkers; w++) {
+			struct svm_ep **v = &h->via[(w * n + i) * 2];
+
+			if (p->ext.src_via) {
+				ret = open_via(c, p, false, &v[0], err, errlen);
+				if (ret)
+					return ret;
+			}
+			if (p->ext.dst_via) {
+				ret = open_via(c, p, true, &v[1], err, errlen);
+				if (ret)
+					return ret;
+			}
+		}
+	}
+	return 0;
+}
+
+/*
+ * Worker w's pairs reach their URL ends through its own endpoints: the
+ * chain then takes the stream backend for them.
+ */
+static void use_vias(struct svm_copy *c, struct svm_copy *k, unsigned int w)
+{
+	struct svm_hot *h = c->hot;
+	struct svm_ep **v;
+	size_t i;
+
+	if (!h->via)
+		return;
+	for (i = 0; i < k->nr_pairs; i++) {
+		struct svm_pair *p = &k->pairs[i];
+
+		v = &h->via[(w * k->nr_pairs + i) * 2];
+		if (v[0]) {
+			p->src = v[0];
+			p->sf = NULL;
+			p->ext.src.path = v[0]->name;
+		}
+		if (v[1]) {
+			p->dst = v[1];
+			p->df = NULL;
+			p->ext.dst.path = v[1]->name;
+		}
+	}
+}
+
+/* Flush worker k's URL destinations (the final flush, as for the devices). */
+static int flush_vias(struct svm_copy *k)
+{
+	size_t i;
+	int ret;
+
+	for (i = 0; i < k->nr_pairs; i++) {
+		struct svm_pair *p = &k->pairs[i];
+
+		if (p->df || !p->ext.dst_via)
+			continue;
+		ret = p->dst->ops->flush(p->dst);
+		if (ret)
+			return svm_copy_fail(k, ret, p->ext.src.offset,
+					     "committing %s: %s", p->ext.dst.path,
+					     p->dst->msg);
+	}
+	return 0;
+}
+
 int svm_hot_prepare(struct svm_copy *c, const struct stat *sst,
 		    const struct stat *dst, char *err, size_t errlen)
 {
@@ -321,7 +480,7 @@ int svm_hot_prepare(struct svm_copy *c, const struct stat *sst,
 		units += p->nr_units;
 		if (ub > maxunit)
 			maxunit = ub;
-		if (p->nr_units)
+		if (p->nr_units && !p->ext.src_via && !p->ext.dst_via)
 			look_through(c, p, &sst[i], &dst[i]);
 	}
 	/* enough workers to keep queue_depth I/Os in flight */
@@ -336,12 +495,17 @@ int svm_hot_prepare(struct svm_copy *c, const struct stat *sst,
 	}
 	if (units < h->nworkers)
 		h->nworkers = units ? units : 1;
+	ret = open_vias(c, h, err, errlen);
+	if (ret)
+		goto out;
 	if (pthread_cond_init(&h->cond, NULL) == 0)
 		h->cond_inited = true;
 	c->hot = h;
 	h = NULL;
 	ret = 0;
 out:
+	if (h)
+		close_vias(c, h);
 	free(h);
 	free(tab);
 	free(st);
@@ -357,6 +521,7 @@ void svm_hot_free(struct svm_copy *c)
 		return;
 	if (h->cond_inited)
 		pthread_cond_destroy(&h->cond);
+	close_vias(c, h);
 	free(h->w);
 	free(h);
 	c->hot = NULL;
@@ -364,7 +529,8 @@ void svm_hot_free(struct svm_copy *c)
 
 /* A worker's child copy: backends of its own, the coordinator's fds. */
 static struct svm_copy *kid_new(struct svm_copy *c, struct svm_copy_result *res,
-				unsigned int qd, uint32_t io_size)
+				unsigned int qd, uint32_t io_size,
+				unsigned int w)
 {
 	struct svm_copy *k = calloc(1, sizeof(*k));
 
@@ -395,6 +561,7 @@ static struct svm_copy *kid_new(struct svm_copy *c, struct svm_copy_result *res,
 	/* the endpoints are shared; the backends' state is the kid's own */
 	for (size_t i = 0; i < k->nr_pairs; i++)
 		memset(k->pairs[i].bk, 0, sizeof(k->pairs[i].bk));
+	use_vias(c, k, w);
 	svm_copy_build_chain(k);
 	return k;
 }
@@ -502,6 +669,23 @@ static int hot_writeback(struct svm_copy *k, struct svm_pair *p, uint64_t off,
 	uint64_t d = p->ext.dst.offset + (off - p->ext.src.offset);
 	int ret;
 
+	if (!p->df) {
+		/*
+		 * Reached through a URL: nothing of this host's page cache
+		 * in between. An NFS WRITE is UNSTABLE: COMMIT it, as the
+		 * kernel's O_DIRECT writes are committed, so that no server
+		 * reboot loses what the target counts as COPIED. An iSCSI
+		 * write that completed is where the kernel's would be.
+		 */
+		if (strcmp(p->dst->ops->kind, "nfs"))
+			return 0;
+		ret = p->dst->ops->flush(p->dst);
+		if (ret)
+			return svm_copy_fail(k, ret, off, "committing %s at %llu: %s",
+					     p->ext.dst.path,
+					     (unsigned long long)d, p->dst->msg);
+		return 0;
+	}
 	if (sync_file_range(p->df->fd, d, len, SYNC_FILE_RANGE_WAIT_BEFORE |
 			    SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER)) {
 		ret = -errno;
@@ -551,7 +735,7 @@ static int hot_unit(struct svm_copy *k, size_t pi, uint64_t unit)
 		 * page cache (not so for a loop device's file, which the
 		 * loop device itself reads and writes through its cache)
 		 */
-		if (!p->via_files)
+		if (!p->via_files && p->sf)
 			posix_fadvise(p->sf->fd, off, len, POSIX_FADV_DONTNEED);
 		ret = svm_copy_span(k, p, off, off + len);
 		if (!ret)
@@ -674,7 +858,7 @@ int svm_hot_run(struct svm_copy *c)
 	for (i = 0; i < h->nworkers; i++) {
 		struct hot_worker *w = &h->w[i];
 
-		w->kid = kid_new(c, &w->kres, qd, io_size);
+		w->kid = kid_new(c, &w->kres, qd, io_size, i);
 		if (!w->kid)
 			break;
 		h->running++;
@@ -712,6 +896,13 @@ out:
 
 		if (w->started)
 			pthread_join(w->thread, NULL);
+		if (w->kid && !c->res->error && !atomic_load(&c->stop) &&
+		    flush_vias(w->kid) && !c->res->error) {
+			c->res->error = w->kres.error;
+			c->res->error_offset = w->kres.error_offset;
+			memcpy(c->res->message, w->kres.message,
+			       sizeof(c->res->message));
+		}
 		if (w->kres.libaio_fallback)
 			c->res->libaio_fallback = true;
 		svm_copy_free(w->kid);

@@ -196,6 +196,7 @@ struct svm_copy {
 	bool mu_inited;
 	void *hot;			/* struct svm_hot (svm-copy-hot.c) */
 	unsigned int via_files;		/* pairs copied between loop files */
+	unsigned int via_url;		/* hot: pairs with a src_via/dst_via */
 	unsigned int backends_used;	/* 1 << svm_backend_id that accounted
 					 * bytes (under mu for a coordinator) */
 };

@@ -8,8 +8,9 @@
  * a regular file or block device given by its path, a file on an NFS
  * server (nfs://SERVER[:PORT]/EXPORT/PATH[?version=3|4], through libnfs)
  * or a LUN of an iSCSI target (iscsi://PORTAL[:PORT]/IQN/LUN, through
- * libiscsi); hot copies take block devices only. Between two local ends
- * the copy takes one of three modes:
+ * libiscsi); hot copies take block devices only (each end reached, if
+ * asked, through a URL to the same storage: src_via, dst_via). Between
+ * two local ends the copy takes one of three modes:
  *
  *   SVM_MODE_XCOPY     the array copies: SCSI EXTENDED COPY (LID1) over SG_IO
  *   SVM_MODE_FAST      O_DIRECT through io_uring (libaio fallback), or,
@@ -149,6 +150,18 @@ struct svm_extent {
 struct svm_extent_pair {
 	struct svm_extent src;
 	struct svm_extent dst;	/* dst.length must equal src.length */
+	/*
+	 * Hot copy only, each may be NULL: a URL (nfs://, iscsi://) that
+	 * reaches the very bytes of src.path (dst.path) at the same offsets,
+	 * the file behind a loop device or the LUN behind a SCSI disk,
+	 * through the mover's own connection instead of the kernel's. The
+	 * device still names the segment; every worker opens the URL for
+	 * itself (one connection each). The caller vouches for the identity
+	 * (svmotion's --via checks it). A destination reached so over NFS is
+	 * committed (COMMIT) before each region's commit, as the kernel's
+	 * O_DIRECT writes are.
+	 */
+	const char *src_via, *dst_via;
 };
 
 /*
@@ -239,6 +252,8 @@ struct svm_copy_result {
 	uint64_t regions_recopied;	/* copies redone: lock revoked under them */
 	/* pairs copied between the files behind their loop devices */
 	unsigned int pairs_via_files;
+	/* pairs with an end reached through its src_via/dst_via URL */
+	unsigned int pairs_via_url;
 	/*
 	 * the backends that copied or skipped bytes, in chain order:
 	 * "xcopy", "copy_file_range", "fast", "buffered", "stream" (any two

@@ -140,6 +140,8 @@ struct svm_ep_nfs {
 	int npeers;
 };
 
+static const struct svm_ep_ops nfs_ops;
+
 static struct svm_ep_nfs *N(struct svm_ep *ep)
 {
 	return (struct svm_ep_nfs *)ep;
@@ -795,6 +797,21 @@ static int nfs_getattr(struct svm_ep_nfs *n, struct nfs_stat_64 *st)
 	else
 		*st = c->r.st;
 	op_end(c);
+	return ret;
+}
+
+int svm_ep_nfs_fileid(struct svm_ep *ep, uint64_t *fileid)
+{
+	struct nfs_stat_64 st;
+	int ret;
+
+	if (!ep || ep->ops != &nfs_ops)
+		return -EINVAL;
+	if (N(ep)->broken)
+		return N(ep)->broken_err;
+	ret = nfs_getattr(N(ep), &st);
+	if (!ret)
+		*fileid = st.nfs_ino;
 	return ret;
 }
 

@@ -200,4 +200,12 @@ int svm_ep_iscsi_open(const char *url, unsigned int flags,
 		      const struct svm_ep_params *params, struct svm_ep **out,
 		      char *err, size_t errlen);
 
+/*
+ * The fileid of the file an NFS endpoint is open on (GETATTR now): what a
+ * kernel NFS mount reports as st_ino for the same file, so that a caller can
+ * check that a URL reaches the very file a mount shows. -EINVAL for an
+ * endpoint that is not NFS; else 0 or -errno (ep->msg).
+ */
+int svm_ep_nfs_fileid(struct svm_ep *ep, uint64_t *fileid);
+
 #endif /* SVM_EP_H */

@@ -27,7 +27,7 @@ void usage_migrate(FILE *f, bool cold)
 		"         [--delete-source] [--no-wait] [--progress bar|lines|none] [--json]%s\n"
 		"\n",
 		cold ? "cold" : "migrate", cold ? "" : " [--handoff none|qmp:SOCKET|exec:COMMAND]",
-		cold ? "\n         [--force] [--timeout SECONDS]" : "\n         [--dst-timeout MS]");
+		cold ? "\n         [--force] [--timeout SECONDS]" : "\n         [--dst-timeout MS] [--via auto|kernel|direct]");
 	if (cold) {
 		fprintf(f,
 			"Copy powered-off disks (not attached) to other datastores: the mover\n"
@@ -65,7 +65,17 @@ void usage_migrate(FILE *f, bool cold)
 			"  --dst-timeout MS    the longest a guest write waits for the destination\n"
 			"                      (100 to 600000; default 1000, the target's); a\n"
 			"                      destination slower than that ends the migration, on\n"
-			"                      the source. 0: wait for it for as long as it takes.\n");
+			"                      the source. 0: wait for it for as long as it takes.\n"
+			"  --via V             how the mover reaches storage that is an NFS file or\n"
+			"                      an iSCSI LUN: kernel (the devices the guest uses, or\n"
+			"                      the files behind them: copy_file_range, NFS\n"
+			"                      server-side COPY), direct (its own libnfs/libiscsi\n"
+			"                      connection to the same file or LUN, checked by\n"
+			"                      fileid or NAA designator; its copy then does not\n"
+			"                      queue in the kernel in front of the guest's I/O),\n"
+			"                      or auto (default): both measured on a sample of the\n"
+			"                      disk (disks of 128 MiB or more), the faster taken,\n"
+			"                      the choice and its reason reported.\n");
 	fprintf(f,
 		"  --delete-source     remove the source extent files once %s.\n"
 		"  --no-wait           fail instead of waiting when %d migrations run on this\n"
@@ -137,6 +147,7 @@ static int parse_opts(int argc, char **argv, struct opts *o, bool cold,
 		{ "force", no_argument, NULL, 'F' },
 		{ "timeout", required_argument, NULL, 'T' },
 		{ "dst-timeout", required_argument, NULL, 'D' },
+		{ "via", required_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -236,6 +247,23 @@ static int parse_opts(int argc, char **argv, struct opts *o, bool cold,
 			o->dst_timeout_ms = (int)v;
 			break;
 		}
+		case 'V':
+			if (cold) {
+				msg("--via is for live migrations: a cold copy goes the way its DISK and --to say (a path or a URL)");
+				return EX_USAGE;
+			}
+			if (!strcmp(optarg, "auto"))
+				o->via = VIA_AUTO;
+			else if (!strcmp(optarg, "kernel"))
+				o->via = VIA_KERNEL;
+			else if (!strcmp(optarg, "direct"))
+				o->via = VIA_DIRECT;
+			else {
+				msg("--via %s: use auto, kernel or direct", optarg);
+				return EX_USAGE;
+			}
+			o->via_given = true;
+			break;
 		case 'n':
 			o->no_wait = true;
 			break;

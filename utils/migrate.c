@@ -169,6 +169,7 @@ static void jobs_free(struct job *jobs, size_t n)
 	for (i = 0; i < n; i++) {
 		struct job *j = &jobs[i];
 
+		via_free(j);
 		for (k = 0; k < j->nds; k++)
 			free(j->ds[k].path);
 		if (!j->st)
@@ -393,6 +394,8 @@ static int prepare(struct job *jobs, size_t nd, const char **disks,
 			return ret == -EPERM ? -1 : -2;
 		if (plan(j, o))
 			return -1;
+		if (!cold && via_precheck(j, o))
+			return -1;
 		j->fmt = fmt_for(format_name(o->format), j->sparse_src, !cold);
 		j->dst_timeout_ms = o->dst_timeout_ms;
 		/* NFS (libnfs, no ALLOCATE) allocates only what is written:
@@ -490,6 +493,55 @@ static void add_movers(json_object *ev, const struct job *j)
 			       json_object_new_int64(j->copied - j->offloaded));
 }
 
+/* The mover's way to j's storage (via.c), into ev or as a line. */
+static void add_via(json_object *ev, const struct job *j)
+{
+	json_object *v = json_object_new_object(), *u = json_object_new_array();
+	size_t i;
+
+	json_object_object_add(v, "chosen", json_object_new_string(j->via_direct ? "direct" : "kernel"));
+	json_object_object_add(v, "why", json_object_new_string(j->via_why));
+	for (i = 0; j->src_via && i < j->nr_src; i++)
+		if (j->src_via[i])
+			json_object_array_add(u, json_object_new_string(j->src_via[i]));
+	for (i = 0; j->dst_via && i < j->nr_dst; i++)
+		if (j->dst_via[i])
+			json_object_array_add(u, json_object_new_string(j->dst_via[i]));
+	json_object_object_add(v, "urls", u);
+	if (j->via_sample) {
+		json_object_object_add(v, "sample_bytes", json_object_new_int64(j->via_sample));
+		json_object_object_add(v, "kernel_bytes_per_s", json_object_new_double(j->via_rate[0]));
+		json_object_object_add(v, "direct_bytes_per_s", json_object_new_double(j->via_rate[1]));
+		json_object_object_add(v, "kernel_offloaded", json_object_new_boolean(j->via_offloaded));
+	}
+	json_object_object_add(ev, "via", v);
+}
+
+static void report_via(const struct job *j)
+{
+	json_object *ev;
+	size_t i;
+
+	if (g_json) {
+		ev = event("via");
+		json_object_object_add(ev, "disk", json_object_new_string(j->name));
+		add_via(ev, j);
+		emit(ev);
+		return;
+	}
+	if (!j->via_direct) {
+		info("%s: the mover goes through the kernel: %s", j->name, j->via_why);
+		return;
+	}
+	info("%s: the mover goes its own way: %s", j->name, j->via_why);
+	for (i = 0; i < j->nr_src; i++)
+		if (j->src_via[i])
+			info("%s:   reading %s as %s", j->name, j->src[i].file, j->src_via[i]);
+	for (i = 0; i < j->nr_dst; i++)
+		if (j->dst_via[i])
+			info("%s:   writing %s as %s", j->name, j->dst[i].file, j->dst_via[i]);
+}
+
 /* Run the mover over job j (hot: through dm; cold: files). */
 static int copy_job(struct job *j, const struct opts *o, size_t idx, size_t n,
 		    bool cold)
@@ -505,6 +557,11 @@ static int copy_job(struct job *j, const struct opts *o, size_t idx, size_t n,
 	char err[512];
 	int ret;
 
+	if (!cold) {
+		if (via_choose(j, o))
+			return -EINVAL;
+		report_via(j);
+	}
 	ret = job_pairs(j, cold, &pairs, &np);
 	if (ret)
 		return ret;
@@ -544,9 +601,13 @@ static int copy_job(struct job *j, const struct opts *o, size_t idx, size_t n,
 		add_movers(ev, j);
 		json_object_object_add(ev, "mode", json_object_new_string(svm_copy_mode_name(res.mode_used)));
 		json_object_object_add(ev, "seconds", json_object_new_double(res.elapsed));
-		if (!cold)
+		if (!cold) {
 			json_object_object_add(ev, "extents_via_files",
 					       json_object_new_int(res.pairs_via_files));
+			json_object_object_add(ev, "extents_via_url",
+					       json_object_new_int(res.pairs_via_url));
+			add_via(ev, j);
+		}
 		emit(ev);
 	}
 	if (!ret && o->mover == SVM_MODE_XCOPY &&

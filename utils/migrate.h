@@ -49,4 +49,16 @@ char *job_svm_table(const struct job *j);
 int job_pairs(const struct job *j, bool files, struct svm_extent_pair **pairs,
 	      size_t *np);
 
+/* via.c */
+const char *via_name(enum via_mode m);
+/*
+ * Live: the mover's way to j's extents by o->via (auto measures), with the
+ * reason in j->via_why; j->src_via/dst_via set when it is the direct way.
+ * 0, or -1 (message printed: --via direct with no other way).
+ */
+int via_choose(struct job *j, const struct opts *o);
+void via_free(struct job *j);
+/* --via direct with nothing on NFS or iSCSI: -1 (printed), before any change */
+int via_precheck(const struct job *j, const struct opts *o);
+
 #endif

@@ -548,6 +548,7 @@ struct tbuf {
 	struct svm_extent_pair *pairs;
 	size_t np;
 	bool files;	/* pairs over files (cold), else devices */
+	const struct job *j;	/* pairs over devices: its src_via, dst_via */
 	int dst_timeout_ms;	/* svmotion lines: -1 the target's default */
 };
 
@@ -601,6 +602,11 @@ static int add_pair(void *opaque, uint64_t start, uint64_t len,
 	p->dst.path = b->files ? d->file : d->dev;
 	p->dst.offset = doff;
 	p->dst.length = len;
+	p->src_via = p->dst_via = NULL;
+	if (!b->files && b->j->src_via)
+		p->src_via = b->j->src_via[s - b->j->src];
+	if (!b->files && b->j->dst_via)
+		p->dst_via = b->j->dst_via[d - b->j->dst];
 	return 0;
 }
 
@@ -622,7 +628,7 @@ char *job_svm_table(const struct job *j)
 int job_pairs(const struct job *j, bool files, struct svm_extent_pair **pairs,
 	      size_t *np)
 {
-	struct tbuf tb = { .files = files };
+	struct tbuf tb = { .files = files, .j = j };
 	int ret = pieces(j, add_pair, &tb);
 
 	if (ret) {

@@ -192,7 +192,17 @@ struct job {
 	char *desc_out;			/* remote: the descriptor to write, or NULL */
 	bool desc_replace, desc_made;
 	int dst_timeout_ms;		/* the table's; -1: the target's default */
+	/* live: the mover's own way to each extent (via.c), NULL: the kernel's */
+	char **src_via, **dst_via;
+	bool via_direct;		/* the direct way was chosen */
+	char via_why[1200];		/* why, in words */
+	double via_rate[2];		/* measured bytes/s: kernel, direct */
+	uint64_t via_sample;		/* bytes sampled (both ways) */
+	bool via_offloaded;		/* the kernel's sample was offloaded */
 };
+
+/* migrate --via: how the mover reaches each end (via.c) */
+enum via_mode { VIA_AUTO, VIA_KERNEL, VIA_DIRECT };
 
 struct opts {
 	const char *to;
@@ -208,6 +218,8 @@ struct opts {
 	bool force;		/* cold: overwrite destinations holding data */
 	int timeout_ms;		/* cold: remote connect and request bound, 0 default */
 	int dst_timeout_ms;	/* live: the target's bound; -1 its default */
+	enum via_mode via;	/* live: the mover's way to the storage */
+	bool via_given;
 };
 
 int cmd_migrate(int argc, char **argv);

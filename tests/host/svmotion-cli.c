@@ -107,7 +107,8 @@ static void test_help(void)
 	rc = sv("migrate --help");
 	ok_out(has("--format") && has("--handoff") && has("--place") &&
 	       has("--delete-source") && has("--json") && has("--rate") &&
-	       has("--mover") && has("--dst-timeout MS"),
+	       has("--mover") && has("--dst-timeout MS") &&
+	       has("--via auto|kernel|direct"),
 	       "migrate --help explains every option");
 	rc = sv("frobnicate");
 	ok_out(rc == 2 && has("unknown command frobnicate"), "unknown command: exit 2");
@@ -143,6 +144,14 @@ static void test_usage_errors(const char *disk)
 	rc = sv("cold %s --to %s --dst-timeout 1000", disk, cu_dir);
 	ok_out(rc == 2 && has("--dst-timeout is for live migrations"),
 	       "cold --dst-timeout: exit 2, live migrations only");
+	rc = sv("migrate %s --to %s --via fastest", disk, cu_dir);
+	ok_out(rc == 2 && has("--via fastest: use auto, kernel or direct"),
+	       "--via fastest: exit 2, names the choices");
+	rc = sv("migrate %s --to %s --via", disk, cu_dir);
+	ok_out(rc == 2, "--via without a value: exit 2");
+	rc = sv("cold %s --to %s --via direct", disk, cu_dir);
+	ok_out(rc == 2 && has("--via is for live migrations"),
+	       "cold --via: exit 2, live migrations only");
 	rc = sv("cold %s --to %s --handoff none", disk, cu_dir);
 	ok_out(rc == 2 && has("no --handoff"), "cold --handoff: exit 2");
 	rc = sv("cold %s", disk);
@@ -438,7 +447,7 @@ int main(int argc, char **argv)
 	cu_setup();
 	snprintf(state, sizeof(state), "%s/state", cu_dir);
 	snprintf(out_path, sizeof(out_path), "%s/out.txt", cu_dir);
-	tap_plan(12 + 14 + 5 + 18 + 15 + 3);
+	tap_plan(12 + 14 + 5 + 18 + 15 + 3 + 3);
 	test_help();
 	make_disk(cu_dir, "u", 4 * MiB, false, 1);
 	test_usage_errors(cu_path("u.vmdk"));
