@@ -49,12 +49,14 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <nfsc/libnfs.h>
 #include <nfsc/libnfs-raw.h>
@@ -1369,6 +1371,29 @@ static int nfs_stat_file(struct svm_ep_nfs *n)
 	return 0;
 }
 
+/*
+ * An NFSv4.0 client identity of this context's own: libnfs names every
+ * context of a process alike, and the server takes a second SETCLIENTID of
+ * one name as a reboot of that client, expiring the first one's state
+ * (NFS4ERR_EXPIRED), where a hot copy opens a connection per worker.
+ */
+static void v4_identity(struct nfs_context *nfs)
+{
+	static atomic_uint seq;
+	char host[64] = "", id[160], verf[8];
+	unsigned int k = atomic_fetch_add(&seq, 1);
+	struct timespec ts;
+
+	gethostname(host, sizeof(host) - 1);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	snprintf(id, sizeof(id), "svmotion.%s.%d.%u.%lld", host, (int)getpid(),
+		 k, (long long)ts.tv_sec);
+	nfs4_set_client_name(nfs, id);
+	memcpy(verf, &ts.tv_nsec, 4);
+	memcpy(verf + 4, &k, 4);
+	nfs4_set_verifier(nfs, verf);
+}
+
 /* A libnfs context set up as the URL says. */
 static int nfs_setup(struct svm_ep_nfs *n)
 {
@@ -1381,6 +1406,8 @@ static int nfs_setup(struct svm_ep_nfs *n)
 	if (nfs_set_version(n->nfs, n->version))
 		return svm_ep_fail(&n->ep, -EINVAL, "NFS version %d: %s",
 				   n->version, nfs_msg(n));
+	if (n->version == 4)
+		v4_identity(n->nfs);
 	/* libnfs 4.0 takes the port only as a URL argument; no traversal of
 	 * nested exports (more MOUNT calls, for nothing) */
 	if (n->port)
