@@ -723,10 +723,12 @@ static int hot_unit(struct svm_copy *k, size_t pi, uint64_t unit)
 		return svm_copy_fail(k, ret, off, "cancelled");
 	for (attempt = 1;; attempt++) {
 		uint64_t copied = r->bytes_copied, skipped = r->bytes_skipped;
-		uint64_t by_mode[SVM_MODE_COUNT];
+		uint64_t offloaded = r->bytes_offloaded;
+		uint64_t by_mode[SVM_MODE_COUNT], by_bk[SVM_BACKEND_COUNT];
 		int m;
 
 		memcpy(by_mode, r->bytes_by_mode, sizeof(by_mode));
+		memcpy(by_bk, r->bytes_by_backend, sizeof(by_bk));
 		ret = hot_lock(k, p, first, count, off);
 		if (ret)
 			return ret;
@@ -750,6 +752,9 @@ static int hot_unit(struct svm_copy *k, size_t pi, uint64_t unit)
 			by_mode[m] = r->bytes_by_mode[m] - by_mode[m];
 		svm_copy_unaccount(k, r->bytes_copied - copied,
 				   r->bytes_skipped - skipped, by_mode);
+		for (m = 0; m < SVM_BACKEND_COUNT; m++)
+			by_bk[m] = r->bytes_by_backend[m] - by_bk[m];
+		svm_copy_unaccount_backends(k, by_bk, r->bytes_offloaded - offloaded);
 		if (r->error) {
 			/* the copy or the writeback failed (or was cancelled) */
 			hot_unlock(k, p, first, count);

@@ -208,6 +208,9 @@ int svm_copy_span(struct svm_copy *c, struct svm_pair *p, uint64_t pos,
 /* Undo the accounting of r (a range refused or a region not committed). */
 void svm_copy_unaccount(struct svm_copy *c, uint64_t copied, uint64_t skipped,
 			const uint64_t *by_mode);
+/* ... and of the backends that kept it (a region not committed). */
+void svm_copy_unaccount_backends(struct svm_copy *c, const uint64_t *by_backend,
+				 uint64_t offloaded);
 /* Call the progress function (at most every 0.1 s unless force). */
 void svm_copy_report_progress(struct svm_copy *c, bool force);
 /* Build the chain of backends of c->opts.mode. */

@@ -207,6 +207,24 @@ void svm_copy_unaccount(struct svm_copy *c, uint64_t copied, uint64_t skipped,
 	}
 }
 
+void svm_copy_unaccount_backends(struct svm_copy *c, const uint64_t *by_backend,
+				 uint64_t offloaded)
+{
+	struct svm_copy *pc = c->parent;
+	int b;
+
+	for (b = 0; b < SVM_BACKEND_COUNT; b++)
+		c->res->bytes_by_backend[b] -= by_backend[b];
+	c->res->bytes_offloaded -= offloaded;
+	if (pc) {
+		pthread_mutex_lock(&pc->mu);
+		for (b = 0; b < SVM_BACKEND_COUNT; b++)
+			pc->res->bytes_by_backend[b] -= by_backend[b];
+		pc->res->bytes_offloaded -= offloaded;
+		pthread_mutex_unlock(&pc->mu);
+	}
+}
+
 static void unaccount(struct svm_copy *c, struct svm_range *r,
 		      enum svm_copy_mode mode)
 {

@@ -143,6 +143,7 @@ tap_check "nfs: the via event chose direct, through $u1 and $u2" \
 	test "$(via_json '.chosen'),$(via_json '.urls | join(",")')" = "direct,$u1,$u2"
 tap_check "nfs: all of the copy went through the mover's own connection (stream, 1 extent via URL)" \
 	test "$(copied_json '.extents_via_url'),$(copied_json '(.movers.stream == .bytes_copied) and .bytes_copied >= 67108864')" = "1,true"
+tap_diag "nfs: $(grep '"copied"' "$work/svm.out")"
 dr1=$(( $(mnt_op "$M/n1" READ 6) - r1 )) dw1=$(( $(mnt_op "$M/n1" WRITE 5) - w1 ))
 dr2=$(( $(mnt_op "$M/n2" READ 6) - r2 )) dw2=$(( $(mnt_op "$M/n2" WRITE 5) - w2 ))
 dc2=$(( $(mnt_op "$M/n2" COPY 2) - c2 ))
