@@ -142,7 +142,7 @@ static int nfs_url(const char *file, const struct svm_ds_info *ds,
 
 	if (!realpath(file, rf) || stat(rf, &st) ||
 	    strncmp(rf, ds->mnt.point, pl) || (rf[pl] != '/' && pl != 1)) {
-		snprintf(why, wlen, "%s is not below its mount point %s", file,
+		snprintf(why, wlen, "%.500s is not below its mount point %.400s", file,
 			 ds->mnt.point);
 		return -1;
 	}
