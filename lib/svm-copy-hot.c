@@ -56,6 +56,15 @@ struct svm_hot {
 	size_t undone_pair;
 	uint64_t undone_off;	/* absolute source offset (device terms) */
 	unsigned int running;	/* workers not finished; cond signalled at 0 */
+	/*
+	 * Units being copied, and how many may be: a unit whose copy outlived
+	 * the target's lock timeout (its lock revoked) halves the limit, down
+	 * to 1, so that slow storage (libnfs's small NFSv4 writes, a busy
+	 * server) gets fewer, faster units instead of revoking every lock.
+	 * A worker that finds the limit reached when it claims, stops.
+	 */
+	unsigned int in_flight;
+	unsigned int active;
 	pthread_cond_t cond;
 	bool cond_inited;
 	/*
@@ -474,7 +483,10 @@ int svm_hot_prepare(struct svm_copy *c, const struct stat *sst,
 		}
 		p->seg_start = t->start;
 		p->seg_region_bytes = rb;
-		p->lock_timeout_ms = t->lock_timeout_ms;
+		p->lock_timeout_ms = t->lock_timeout_ms ? t->lock_timeout_ms :
+				     SVM_LOCK_TIMEOUT_DEFAULT_MS;
+		p->write_hold_ms = t->dst_timeout_ms < 0 ? SVM_DST_TIMEOUT_DEFAULT_MS :
+				   (unsigned int)t->dst_timeout_ms;
 		p->synced = ss->state == SVM_STATE_SYNCED;
 		p->nr_units = p->synced ? 0 : (s->length + ub - 1) / ub;
 		units += p->nr_units;
@@ -495,6 +507,7 @@ int svm_hot_prepare(struct svm_copy *c, const struct stat *sst,
 	}
 	if (units < h->nworkers)
 		h->nworkers = units ? units : 1;
+	h->active = h->nworkers;
 	ret = open_vias(c, h, err, errlen);
 	if (ret)
 		goto out;
@@ -574,10 +587,11 @@ static bool claim(struct svm_copy *c, size_t *pi, uint64_t *unit)
 
 	pthread_mutex_lock(&c->mu);
 	while (!svm_copy_is_cancelled(c) && !atomic_load(&c->stop) &&
-	       h->next_pair < c->nr_pairs) {
+	       h->in_flight < h->active && h->next_pair < c->nr_pairs) {
 		if (h->next_unit < c->pairs[h->next_pair].nr_units) {
 			*pi = h->next_pair;
 			*unit = h->next_unit++;
+			h->in_flight++;
 			got = true;
 			break;
 		}
@@ -705,6 +719,7 @@ static int hot_writeback(struct svm_copy *k, struct svm_pair *p, uint64_t off,
 static int hot_unit(struct svm_copy *k, size_t pi, uint64_t unit)
 {
 	struct svm_copy *c = k->parent;
+	struct svm_hot *h = c->hot;
 	struct svm_pair *p = &k->pairs[pi];
 	uint64_t ub = unit_bytes(c, p);
 	uint64_t off = p->ext.src.offset + unit * ub;
@@ -715,6 +730,7 @@ static int hot_unit(struct svm_copy *k, size_t pi, uint64_t unit)
 	struct svm_copy_result *r = k->res;
 	char err[200];
 	unsigned int attempt;
+	double t0, took_ms;
 	int ret;
 
 	/* throttle before the lock: a region is locked only for its copy */
@@ -732,6 +748,7 @@ static int hot_unit(struct svm_copy *k, size_t pi, uint64_t unit)
 		ret = hot_lock(k, p, first, count, off);
 		if (ret)
 			return ret;
+		t0 = svm_copy_now();
 		/*
 		 * the guest wrote the source device underneath this host's
 		 * page cache (not so for a loop device's file, which the
@@ -770,17 +787,23 @@ static int hot_unit(struct svm_copy *k, size_t pi, uint64_t unit)
 			return ret;
 		}
 		/* EBUSY: the lock was revoked (suspend, timeout); copy again */
+		took_ms = (svm_copy_now() - t0) * 1000;
 		if (attempt >= MAX_RECOPY)
 			return svm_copy_fail(k, ret, off,
-					     "regions %llu+%llu of %s's segment at sector %llu: the lock was revoked %u times in a row before the commit (a suspend, or a copy of one region slower than lock_timeout_ms %u): use smaller regions or a higher rate",
+					     "regions %llu+%llu of %s's segment at sector %llu: the lock was revoked %u times in a row before the commit (the last copy of the unit took %.0f ms: a guest write held longer than dst_timeout_ms %u revokes it, so does lock_timeout_ms %u, or a suspend): storage this slow needs a higher --dst-timeout (guest writes into a region being copied then wait longer)",
 					     (unsigned long long)first,
 					     (unsigned long long)count,
 					     c->opts.dm_name,
 					     (unsigned long long)p->seg_start,
-					     attempt,
-					     p->lock_timeout_ms ? p->lock_timeout_ms : 5000);
+					     attempt, took_ms, p->write_hold_ms,
+					     p->lock_timeout_ms);
 		pthread_mutex_lock(&c->mu);
 		c->res->regions_recopied++;
+		/* revoked by a timeout, not by a suspend: fewer at once */
+		if ((took_ms >= p->lock_timeout_ms ||
+		     (p->write_hold_ms && took_ms >= p->write_hold_ms)) &&
+		    h->active > 1)
+			h->active /= 2;
 		pthread_mutex_unlock(&c->mu);
 		if (svm_copy_is_cancelled(k))
 			return svm_copy_fail(k, -ECANCELED, off, "cancelled");
@@ -799,6 +822,7 @@ static void *worker_main(void *arg)
 	while (claim(c, &pi, &unit)) {
 		ret = hot_unit(k, pi, unit);
 		pthread_mutex_lock(&c->mu);
+		h->in_flight--;
 		if (!ret) {
 			c->res->regions_committed++;
 		} else {
@@ -896,6 +920,8 @@ int svm_hot_run(struct svm_copy *c)
 	}
 	pthread_mutex_unlock(&c->mu);
 out:
+	c->res->regions_at_once = h->nworkers;
+	c->res->regions_at_once_end = h->active;
 	for (i = 0; i < h->nworkers; i++) {
 		struct hot_worker *w = &h->w[i];
 

@@ -64,7 +64,10 @@ struct svm_pair {
 	uint64_t seg_start;		/* segment start sector in the dm device */
 	uint64_t seg_region_bytes;	/* the target's region size */
 	uint64_t nr_units;		/* units (of region_bytes) to copy */
-	unsigned int lock_timeout_ms;	/* the table's, 0: the default */
+	unsigned int lock_timeout_ms;	/* the table's (or the default) */
+	/* the target's dst_timeout_ms (default 1000; 0: none): a guest write
+	 * waiting that long for a unit's copy revokes its lock */
+	unsigned int write_hold_ms;
 	bool synced;			/* already SYNCED: nothing to copy */
 	/*
 	 * hot copy: both ends were loop devices over files of one filesystem,

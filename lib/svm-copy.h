@@ -250,6 +250,10 @@ struct svm_copy_result {
 	/* hot copy */
 	uint64_t regions_committed;	/* regions (of region_bytes) committed */
 	uint64_t regions_recopied;	/* copies redone: lock revoked under them */
+	/* units copied at once: at the start, and at the end (fewer after a
+	 * copy outlived the target's lock timeout) */
+	unsigned int regions_at_once;
+	unsigned int regions_at_once_end;
 	/* pairs copied between the files behind their loop devices */
 	unsigned int pairs_via_files;
 	/* pairs with an end reached through its src_via/dst_via URL */

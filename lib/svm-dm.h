@@ -126,6 +126,10 @@ int svm_dm_status(const char *dev, struct svm_seg_status *segs, size_t max,
  * The table of one svmotion segment (DM_DEVICE_TABLE), as the kernel
  * reports it: devices as major:minor, offsets and sizes in sectors.
  */
+/* the target's defaults of its table features (Documentation/dm-svmotion.rst) */
+#define SVM_LOCK_TIMEOUT_DEFAULT_MS	5000
+#define SVM_DST_TIMEOUT_DEFAULT_MS	1000
+
 struct svm_seg_table {
 	uint64_t start;		/* segment start sector in the device */
 	uint64_t len;		/* segment length in sectors */

@@ -606,10 +606,19 @@ static int copy_job(struct job *j, const struct opts *o, size_t idx, size_t n,
 					       json_object_new_int(res.pairs_via_files));
 			json_object_object_add(ev, "extents_via_url",
 					       json_object_new_int(res.pairs_via_url));
+			json_object_object_add(ev, "regions_recopied",
+					       json_object_new_int64(res.regions_recopied));
+			json_object_object_add(ev, "regions_at_once",
+					       json_object_new_int(res.regions_at_once));
+			json_object_object_add(ev, "regions_at_once_end",
+					       json_object_new_int(res.regions_at_once_end));
 			add_via(ev, j);
 		}
 		emit(ev);
 	}
+	if (!ret && !cold && res.regions_at_once_end < res.regions_at_once)
+		info("%s: regions copied at once cut from %u to %u: a region's copy outlived the target's lock timeout (the storage is slower than it can take in parallel)",
+		     j->name, res.regions_at_once, res.regions_at_once_end);
 	if (!ret && o->mover == SVM_MODE_XCOPY &&
 	    res.bytes_by_mode[SVM_MODE_XCOPY] < res.bytes_copied) {
 		char a[32];

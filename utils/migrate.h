@@ -58,7 +58,11 @@ const char *via_name(enum via_mode m);
  */
 int via_choose(struct job *j, const struct opts *o);
 void via_free(struct job *j);
-/* --via direct with nothing on NFS or iSCSI: -1 (printed), before any change */
+/*
+ * --via direct that cannot be: nothing on NFS or iSCSI, or a local
+ * destination and no source reachable but through the kernel (a loop device
+ * without direct I/O, at an offset): -1 (printed), before any change.
+ */
 int via_precheck(const struct job *j, const struct opts *o);
 
 #endif

@@ -290,24 +290,38 @@ static bool remote_kind(const char *path)
 
 int via_precheck(const struct job *j, const struct opts *o)
 {
-	char dir[4096], *slash;
+	char dir[4096], why[1024] = "", w[1024], *u, *slash;
+	bool remote_src = false;
 	size_t i;
 
 	if (o->via != VIA_DIRECT)
 		return 0;
 	for (i = 0; i < j->nds; i++)
 		if (remote_kind(j->ds[i].path))
-			return 0;
+			return 0;	/* the destination's URL: once it exists */
 	for (i = 0; i < j->nr_src; i++) {
 		snprintf(dir, sizeof(dir), "%s", j->src[i].file);
 		slash = strrchr(dir, '/');
 		if (j->src[i].loop && slash && slash != dir)
 			*slash = 0;
-		if (remote_kind(dir))
+		if (!remote_kind(dir))
+			continue;
+		remote_src = true;
+		/* only the source can go around the kernel: it must, now */
+		url_of(&j->src[i], false, o, &u, w, sizeof(w));
+		if (u) {
+			free(u);
 			return 0;
+		}
+		if (!why[0])
+			snprintf(why, sizeof(why), "%s", w);
 	}
-	msg("%s: --via direct: neither its source nor its destination is on NFS or an iSCSI LUN, so the kernel's is the only way to them (use --via auto or kernel)",
-	    j->name);
+	if (remote_src)
+		msg("%s: --via direct: the destination is not on NFS or an iSCSI LUN and the source cannot be reached other than through the kernel: %s",
+		    j->name, why);
+	else
+		msg("%s: --via direct: neither its source nor its destination is on NFS or an iSCSI LUN, so the kernel's is the only way to them (use --via auto or kernel)",
+		    j->name);
 	return -1;
 }
 
