@@ -87,6 +87,28 @@ static enum cfr_kind cfr_nfs_kind(struct svm_pair *p, struct cfr_pair *cp)
 	return k;
 }
 
+/*
+ * Files on two NFSv4.2 mounts of one server (two exports, each mounted):
+ * the kernel client sends a COPY between them to the server like one within
+ * a mount (intra-server copy; the server copies if both are on one of its
+ * filesystems and says so otherwise, then the next backend copies).
+ */
+bool svm_copy_nfs_one_server(const char *a, const char *b)
+{
+	struct svm_ds_mount *m = malloc(2 * sizeof(*m));
+	struct svm_ds_nfs na, nb;
+	bool same = false;
+
+	if (!m)
+		return false;
+	if (!svm_ds_mount_of(a, &m[0]) && !svm_ds_parse_nfs(&m[0], &na) &&
+	    !svm_ds_mount_of(b, &m[1]) && !svm_ds_parse_nfs(&m[1], &nb))
+		same = !strcmp(na.vers, "4.2") && !strcmp(nb.vers, "4.2") &&
+		       na.addr[0] && !strcmp(na.addr, nb.addr);
+	free(m);
+	return same;
+}
+
 static enum cfr_kind cfr_kind(const struct svm_pair *p)
 {
 	const struct cfr_pair *cp = p->bk[SVM_BK_CFR];
@@ -135,8 +157,9 @@ static int cfr_applies(struct svm_copy *c, struct svm_pair *p, uint64_t src_off,
 	struct cfr_pair *cp;
 
 	if (!svm_pair_local(p) || p->sf->blk || p->df->blk ||
-	    p->sf->st.st_dev != p->df->st.st_dev) {
-		snprintf(why, whylen, "copy_file_range: not two files of one filesystem");
+	    (p->sf->st.st_dev != p->df->st.st_dev &&
+	     !svm_copy_nfs_one_server(p->ext.src.path, p->ext.dst.path))) {
+		snprintf(why, whylen, "copy_file_range: not two files of one filesystem or of one NFSv4.2 server");
 		return -EXDEV;
 	}
 	cp = svm_pair_state(p, &svm_copy_ops_cfr, sizeof(*cp));

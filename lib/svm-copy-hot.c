@@ -164,8 +164,10 @@ static void look_through(struct svm_copy *c, struct svm_pair *p,
 	if (svm_loop_end_open(p->sf->fd, sdev, false, &s) ||
 	    svm_loop_end_open(p->df->fd, ddev, true, &d))
 		goto out;
-	/* two files of one filesystem, each long enough */
-	if (s.st.st_dev != d.st.st_dev || s.st.st_ino == d.st.st_ino ||
+	/* two files of one filesystem (or NFSv4.2 server), each long enough */
+	if ((s.st.st_dev != d.st.st_dev &&
+	     !svm_copy_nfs_one_server(s.path, d.path)) ||
+	    (s.st.st_dev == d.st.st_dev && s.st.st_ino == d.st.st_ino) ||
 	    s.offset + p->ext.src.offset + p->ext.src.length > s.size ||
 	    d.offset + p->ext.dst.offset + p->ext.dst.length > d.size)
 		goto out;

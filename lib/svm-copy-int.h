@@ -291,6 +291,8 @@ bool svm_copy_kernel_copy_applies(const struct svm_copy *c,
 				  const struct svm_pair *p);
 /* Whether copy_file_range between p's files is a server-side copy (NFS). */
 bool svm_copy_cfr_is_offload(const struct svm_pair *p);
+/* a and b on NFSv4.2 mounts of one server address (a COPY between them) */
+bool svm_copy_nfs_one_server(const char *a, const char *b);
 /* Whether zero blocks within p's data are to be detected (by format). */
 bool svm_copy_scan_zeros(const struct svm_copy *c, const struct svm_pair *p);
 /* Length of the run at buf[0..len) that is all zeros (*zero) or not. */
