@@ -19,6 +19,11 @@
 #         sessions (LIO takes it: emulate_3pc); the destination SCSI disk's
 #         own write counter (/sys/block/sdX/stat) grows by far less than the
 #         disk, and the data arrived
+#   copy  NFS -> NFS --via kernel between the two mounts (two exports of one
+#         server): the mover copies the loop devices' files with
+#         copy_file_range, a server-side COPY: the ds2 mount's COPY calls
+#         grow, its WRITE bytes and the host's own count (bytes_through_host)
+#         stay far under the disk's size
 #   auto  a 160 MiB disk, local -> NFS, --via auto: both ways measured on a
 #         sample (sample_bytes, both rates), the choice follows the rates
 #         as documented, and the copy went that way
@@ -60,7 +65,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-tap_plan 38
+tap_plan 44
 mkdir -p "$work/ds0" "$work/ds9" "$M" "$SVMOTION_STATE_DIR"
 mount -t tmpfs -o size=400m tmpfs "$work/ds0"
 mount -t tmpfs -o size=100m tmpfs "$work/ds9"
@@ -187,6 +192,25 @@ tap_check "lun: the part fio did not write arrived on LUN 1" \
 tap_check "lun: the disk is now LUN 1" \
 	sh -c "dmsetup table svm-lun | grep -q ' $(cat /sys/block/${D##*/}/dev) 0\$'"
 "$SVM" detach lun > /dev/null 2>&1
+
+# --- copy: the kernel's way between two mounts of one server ----------------------------
+head -c 64M /dev/urandom > "$M/n1/cp.img"
+before=$(dd if="$M/n1/cp.img" bs=1M skip=24 count=40 status=none | md5sum)
+"$SVM" attach "$M/n1/cp.img" > "$work/attach.out" 2>&1
+tap_result $? "copy: attached a 64 MiB raw disk on the ds1 mount"
+w2=$(mnt_op "$M/n2" WRITE 5) c2=$(mnt_op "$M/n2" COPY 2)
+migrate_with_writer cp --to "$M/n2" --via kernel --rate 16M --json
+expect 0 "copy: migrate --via kernel to the ds2 mount succeeds"
+tap_diag "copy: $(grep '"copied"' "$work/svm.out")"
+dw2=$(( $(mnt_op "$M/n2" WRITE 5) - w2 )) dc2=$(( $(mnt_op "$M/n2" COPY 2) - c2 ))
+tap_diag "copy: through the ds2 mount: $dw2 bytes written, $dc2 COPY calls"
+tap_check "copy: every byte by copy_file_range, none through this host by the mover's count" \
+	test "$(copied_json '(.movers.copy_file_range == .bytes_copied) and .bytes_copied >= 67108864 and .bytes_through_host == 0 and .bytes_offloaded == .bytes_copied')" = true
+tap_check "copy: the server copied (COPY calls: $dc2), the ds2 mount wrote far less than the disk ($dw2 bytes: the guest's mirrored writes)" \
+	test "$dc2" -gt 0 -a "$dw2" -lt $((16 << 20))
+tap_check "copy: the part fio did not write is the original data, on ds2" \
+	test "$(tail_md5 /dev/mapper/svm-cp)" = "$before" -a -e "$M/n2/cp.img"
+"$SVM" detach cp > /dev/null 2>&1
 
 # --- auto: measured ---------------------------------------------------------------
 head -c 160M /dev/urandom > "$work/ds0/auto.img"
