@@ -438,6 +438,14 @@ static int measure(struct job *j, char *why, size_t wlen)
 		if (sample_chunk(j, &p, o, chunk, direct, &bytes[direct],
 				 &secs[direct], &off[direct], why, wlen))
 			return -1;
+		/*
+		 * one chunk each way and one more than twice as fast: more
+		 * would not turn the verdict, only cost the slow way's time
+		 */
+		if (direct && secs[0] > 0 && secs[1] > 0 &&
+		    (bytes[0] / secs[0] > 2 * bytes[1] / secs[1] ||
+		     bytes[1] / secs[1] > 2 * bytes[0] / secs[0]))
+			break;
 	}
 	j->via_sample = bytes[0] + bytes[1];
 	j->via_rate[0] = secs[0] > 0 ? bytes[0] / secs[0] : 0;
