@@ -58,7 +58,8 @@ struct svm_hot {
 	unsigned int running;	/* workers not finished; cond signalled at 0 */
 	/*
 	 * Units being copied, and how many may be: a unit whose copy outlived
-	 * the target's lock timeout (its lock revoked) halves the limit, down
+	 * the target's bound (lock_timeout_ms, or a guest write held for
+	 * dst_timeout_ms; its lock revoked) halves the limit, down
 	 * to 1, so that slow storage (libnfs's small NFSv4 writes, a busy
 	 * server) gets fewer, faster units instead of revoking every lock.
 	 * A worker that finds the limit reached when it claims, stops.
