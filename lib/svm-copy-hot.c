@@ -69,11 +69,12 @@ struct svm_hot {
 	pthread_cond_t cond;
 	bool cond_inited;
 	/*
-	 * The URL endpoints of pairs with a src_via/dst_via, one set per
-	 * worker (an endpoint is used by one thread only): via[(w * nr_pairs
-	 * + i) * 2 + 0] the source of pair i for worker w, + 1 the
-	 * destination; NULL where the pair has none. Opened by prepare,
-	 * closed by svm_hot_free; the workers borrow them.
+	 * The endpoints of pairs with a src_via/dst_via, one set per worker
+	 * (an endpoint is used by one thread only): via[(w * nr_pairs + i) *
+	 * 2 + 0] the source of pair i for worker w, + 1 the destination; the
+	 * URL's own connection, or the local end's descriptors duplicated;
+	 * NULL for pairs without a URL end. Opened by prepare, closed by
+	 * svm_hot_free; the workers borrow them.
 	 */
 	struct svm_ep **via;
 };
@@ -277,7 +278,33 @@ static int open_via(struct svm_copy *c, const struct svm_pair *p, bool dst,
 	return 0;
 }
 
-/* Every worker's URL endpoints (struct svm_hot.via), or an error. */
+/*
+ * The local end of a pair whose other end is a URL, for one worker: the
+ * stream backend then drives both from the worker's thread, and an
+ * endpoint (its io_uring ring, its completions) is one thread's.
+ */
+static int dup_end(struct svm_ep_file *f, const char *path,
+		   struct svm_ep **out, char *err, size_t errlen)
+{
+	if (!f) {
+		set_err(err, errlen, "%s: not a file or block device", path);
+		return -EINVAL;
+	}
+	*out = svm_ep_file_dup(f);
+	if (!*out) {
+		int ret = -(errno ? errno : ENOMEM);
+
+		set_err(err, errlen, "another descriptor of %s for a worker: %s",
+			path, strerror(-ret));
+		return ret;
+	}
+	return 0;
+}
+
+/*
+ * Every worker's endpoints of the pairs with a URL end (struct svm_hot.via):
+ * the URL's own connection, and the local end's own descriptors.
+ */
 static int open_vias(struct svm_copy *c, struct svm_hot *h, char *err,
 		     size_t errlen)
 {
@@ -304,16 +331,16 @@ static int open_vias(struct svm_copy *c, struct svm_hot *h, char *err,
 		for (w = 0; w < h->nworkers; w++) {
 			struct svm_ep **v = &h->via[(w * n + i) * 2];
 
-			if (p->ext.src_via) {
-				ret = open_via(c, p, false, &v[0], err, errlen);
-				if (ret)
-					return ret;
-			}
-			if (p->ext.dst_via) {
-				ret = open_via(c, p, true, &v[1], err, errlen);
-				if (ret)
-					return ret;
-			}
+			ret = p->ext.src_via ?
+			      open_via(c, p, false, &v[0], err, errlen) :
+			      dup_end(p->sf, p->ext.src.path, &v[0], err, errlen);
+			if (ret)
+				return ret;
+			ret = p->ext.dst_via ?
+			      open_via(c, p, true, &v[1], err, errlen) :
+			      dup_end(p->df, p->ext.dst.path, &v[1], err, errlen);
+			if (ret)
+				return ret;
 		}
 	}
 	return 0;
@@ -337,12 +364,12 @@ static void use_vias(struct svm_copy *c, struct svm_copy *k, unsigned int w)
 		v = &h->via[(w * k->nr_pairs + i) * 2];
 		if (v[0]) {
 			p->src = v[0];
-			p->sf = NULL;
+			p->sf = svm_ep_file(v[0]);
 			p->ext.src.path = v[0]->name;
 		}
 		if (v[1]) {
 			p->dst = v[1];
-			p->df = NULL;
+			p->df = svm_ep_file(v[1]);
 			p->ext.dst.path = v[1]->name;
 		}
 	}

@@ -603,6 +603,47 @@ struct svm_ep *svm_ep_file_adopt(char *path, int fd, int dfd,
 	return &f->ep;
 }
 
+struct svm_ep *svm_ep_file_dup(const struct svm_ep_file *f)
+{
+	struct svm_ep_file *d = calloc(1, sizeof(*d));
+
+	if (!d)
+		return NULL;
+	d->fd = d->dfd = d->map_fd = -1;
+	d->blk = f->blk;
+	d->align = f->align;
+	d->st = f->st;
+	d->map_shift = f->map_shift;
+	d->path = strdup(f->ep.name);
+	if (!d->path)
+		goto fail;
+	d->fd = fcntl(f->fd, F_DUPFD_CLOEXEC, 0);
+	if (d->fd < 0)
+		goto fail;
+	if (f->dfd >= 0) {
+		d->dfd = fcntl(f->dfd, F_DUPFD_CLOEXEC, 0);
+		if (d->dfd < 0)
+			goto fail;
+	}
+	if (f->map_fd >= 0) {
+		d->map_fd = fcntl(f->map_fd, F_DUPFD_CLOEXEC, 0);
+		if (d->map_fd < 0)
+			goto fail;
+	}
+	/* the same endpoint, but its own ring: one endpoint, one thread */
+	d->ep = f->ep;
+	d->ep.name = d->path;
+	d->ep.in_flight = 0;
+	d->ep.msg[0] = '\0';
+	d->ep.done_head = d->ep.done_tail = NULL;
+	d->ring = NULL;
+	d->ring_failed = f->ring_failed;
+	return &d->ep;
+fail:
+	file_close(&d->ep);
+	return NULL;
+}
+
 int svm_ep_file_open(const char *path, unsigned int flags,
 		     const struct svm_ep_params *params, struct svm_ep **out,
 		     char *err, size_t errlen)

@@ -54,6 +54,12 @@ struct svm_ep *svm_ep_file_adopt(char *path, int fd, int dfd,
 				 unsigned int align, const struct stat *st,
 				 uint64_t size, bool writable);
 /*
+ * Another endpoint on f's file or device (its fds duplicated, its own
+ * io_uring ring), for another thread: an endpoint is one thread's. NULL
+ * when out of memory or fds (errno says which).
+ */
+struct svm_ep *svm_ep_file_dup(const struct svm_ep_file *f);
+/*
  * A block device endpoint that is a loop device over a file: ask that file
  * for the holes from now on (after writing back what the device node's
  * page cache holds). Nothing happens when it is not one, or not the file

@@ -82,6 +82,9 @@
 /* after a socket error: NFSv3 reconnects at most this often (s) */
 #define NFS_BACKOFF	0.1
 #define NFS_PEERS	8
+/* an OPEN answered NFS4ERR_DELAY is sent again after this, doubling */
+#define OPEN_DELAY_MS_MIN 50
+#define OPEN_DELAY_MS_MAX 1000
 
 enum call_kind {
 	CALL_READ,
@@ -1240,7 +1243,7 @@ static int set_max_io(struct svm_ep_nfs *n)
 }
 
 /* nfs_open2_async(flags) waited for: the handle in *fh, or -errno. */
-static int open_file(struct svm_ep_nfs *n, int flags, struct nfsfh **fh,
+static int open_once(struct svm_ep_nfs *n, int flags, struct nfsfh **fh,
 		     char *msg, size_t msglen)
 {
 	struct nfs_call *c = call_new(n, CALL_OP);
@@ -1257,6 +1260,32 @@ static int open_file(struct svm_ep_nfs *n, int flags, struct nfsfh **fh,
 	snprintf(msg, msglen, "%s", c->msg);
 	op_end(c);
 	return ret;
+}
+
+/*
+ * open_once(), again while the server answers NFS4ERR_DELAY (-EAGAIN), as
+ * RFC 7530 asks of a client: it does so while it recalls a delegation of
+ * the file from another client — the kernel's mount that has just created
+ * or written it. Bounded by the endpoint's timeout.
+ */
+static int open_file(struct svm_ep_nfs *n, int flags, struct nfsfh **fh,
+		     char *msg, size_t msglen)
+{
+	double give_up = svm_ep_now() + n->ep.timeout_ms / 1000.0;
+	struct timespec ts;
+	long ms = OPEN_DELAY_MS_MIN;
+	int ret;
+
+	for (;;) {
+		ret = open_once(n, flags, fh, msg, msglen);
+		if (ret != -EAGAIN || n->broken ||
+		    svm_ep_now() + ms / 1000.0 > give_up)
+			return ret;
+		ts.tv_sec = ms / 1000;
+		ts.tv_nsec = ms % 1000 * 1000000L;
+		nanosleep(&ts, NULL);
+		ms = ms * 2 > OPEN_DELAY_MS_MAX ? OPEN_DELAY_MS_MAX : ms * 2;
+	}
 }
 
 /*

@@ -9,6 +9,9 @@
 # of lib-servers.sh (nfsd, NFSv4.2 mounts of ds1 and ds2; LIO with two
 # LUNs, logged in with open-iscsi), a fio writer with verification on the
 # disk during each migration:
+#   deleg a file the kernel's mount holds a read delegation of opens for
+#         writing through nfs:// (nfsd answers NFS4ERR_DELAY while it
+#         recalls the delegation; the OPEN is sent again) and is written
 #   nfs   NFS -> NFS --via direct: the 'via' event names the two nfs://
 #         URLs of the very files; every byte went through the mover's own
 #         connection (movers.stream, extents_via_url 1), and not through
@@ -19,6 +22,9 @@
 #         sessions (LIO takes it: emulate_3pc); the destination SCSI disk's
 #         own write counter (/sys/block/sdX/stat) grows by far less than the
 #         disk, and the data arrived
+#   l2lun local -> LUN --via direct, unthrottled: several regions copied
+#         at once, each worker on its own session and its own descriptors
+#         of the local source; every byte arrived
 #   copy  NFS -> NFS --via kernel between the two mounts (two exports of one
 #         server): the mover copies the loop devices' files with
 #         copy_file_range, a server-side COPY: the ds2 mount's COPY calls
@@ -65,7 +71,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-tap_plan 44
+tap_plan 52
 mkdir -p "$work/ds0" "$work/ds9" "$M" "$SVMOTION_STATE_DIR"
 mount -t tmpfs -o size=400m tmpfs "$work/ds0"
 mount -t tmpfs -o size=100m tmpfs "$work/ds9"
@@ -138,6 +144,25 @@ if [ $servers_up != 1 ]; then
 	exit 1
 fi
 
+# --- deleg: a file the kernel's mount holds a delegation of ------------------------
+# The kernel's client, reading a file it has open, holds a read delegation
+# of it; an OPEN for writing from libnfs is answered NFS4ERR_DELAY while
+# nfsd recalls it, and is sent again (the mover's destination is such a
+# file when the kernel's mount has just created or read it).
+head -c 8M /dev/urandom > "$M/n2/dl.img"
+exec 3< "$M/n2/dl.img"
+head -c 1M <&3 > /dev/null
+tap_check "deleg: the kernel's mount holds a read delegation of ds2/dl.img" \
+	sh -c "grep -h 'type: deleg' /proc/fs/nfsd/clients/*/states | grep -q 'ds2/dl.img'"
+head -c 1M /dev/urandom > "$work/dl.data"
+"$repo/tests/tools/svm-ep-io" write "$(nfs_url 4 ds2 dl.img)" 0 < "$work/dl.data" > "$work/dl.out" 2>&1
+tap_result $? "deleg: nfs:// opens it for writing all the same (OPEN sent again after NFS4ERR_DELAY) and writes"
+[ -s "$work/dl.out" ] && tap_diag "deleg: $(tail -2 "$work/dl.out")"
+exec 3<&-
+tap_check "deleg: what it wrote is in the file" \
+	test "$(head -c 1M "$M/n2/dl.img" | md5sum)" = "$(md5sum < "$work/dl.data")"
+rm -f "$M/n2/dl.img"
+
 # --- nfs: NFS -> NFS, the mover's own connection --------------------------------
 head -c 64M /dev/urandom > "$M/n1/nfs.img"
 before=$(dd if="$M/n1/nfs.img" bs=1M skip=24 count=40 status=none | md5sum)
@@ -192,6 +217,25 @@ tap_check "lun: the part fio did not write arrived on LUN 1" \
 tap_check "lun: the disk is now LUN 1" \
 	sh -c "dmsetup table svm-lun | grep -q ' $(cat /sys/block/${D##*/}/dev) 0\$'"
 "$SVM" detach lun > /dev/null 2>&1
+
+# --- l2lun: local -> LUN, the workers' own ends --------------------------------
+# Unthrottled, so that the hot copy's workers copy regions at once: each
+# drives its own iSCSI session and its own descriptors of the local source
+# (an endpoint is one thread's: four workers on one io_uring ring crashed
+# or lost completions, and the migration hung).
+head -c 64M /dev/urandom > "$work/ds0/l2l.img"
+before=$(dd if="$work/ds0/l2l.img" bs=1M skip=24 count=40 status=none | md5sum)
+"$SVM" attach "$work/ds0/l2l.img" --name l2l > "$work/attach.out" 2>&1
+tap_result $? "l2lun: attached a 64 MiB raw disk on a local tmpfs"
+migrate_with_writer l2l --to "$S" --via direct --dst-timeout 10000 --json
+expect 0 "l2lun: migrate --via direct to LUN 0 ($S), unthrottled, succeeds"
+tap_diag "l2lun: $(grep '"copied"' "$work/svm.out")"
+tap_check "l2lun: every byte through the mover's own session (stream, 1 extent via URL), several regions at once" \
+	test "$(copied_json '.extents_via_url'),$(copied_json '.movers.stream == .bytes_copied and .bytes_copied >= 67108864 and .regions_at_once > 1')" = "1,true"
+tap_check "l2lun: the part fio did not write arrived on LUN 0" \
+	test "$(dd if="$S" bs=1M skip=24 count=40 iflag=direct status=none | md5sum)" = "$before"
+"$SVM" detach l2l > /dev/null 2>&1
+rm -f "$work/ds0/l2l.img"
 
 # --- copy: the kernel's way between two mounts of one server ----------------------------
 head -c 64M /dev/urandom > "$M/n1/cp.img"

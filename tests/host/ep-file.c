@@ -5,10 +5,12 @@
  * refusals, size and capabilities, requests queued and completed through
  * svm_ep_service (many in flight), the allocation map, zeroing that
  * deallocates or keeps the space, growing, free space, and svm_ep_open
- * telling paths from URLs.
+ * telling paths from URLs; a duplicate of an endpoint driven by another
+ * thread.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -175,15 +177,110 @@ static void test_io(void)
 	svm_ep_close(ep);
 }
 
+/* One thread's writes: N requests on its own endpoint, then drained. */
+struct dup_job {
+	struct svm_ep *ep;
+	uint64_t base;
+	unsigned char fill;
+	int ret;
+	struct counter cnt;
+};
+
+static void *dup_writer(void *arg)
+{
+	enum { N = 16, LEN = 64 * 1024 };
+	struct dup_job *j = arg;
+	struct svm_ep_io io[N];
+	unsigned char *buf = malloc((size_t)N * LEN);
+	int i;
+
+	j->ret = -ENOMEM;
+	if (!buf)
+		return NULL;
+	memset(buf, j->fill, (size_t)N * LEN);
+	j->ret = 0;
+	for (i = 0; i < N; i++) {
+		io[i] = (struct svm_ep_io){ .off = j->base + (uint64_t)i * LEN,
+					    .len = LEN, .buf = buf + (size_t)i * LEN,
+					    .done = count_done, .opaque = &j->cnt };
+		j->ret |= svm_ep_write(j->ep, &io[i]);
+	}
+	if (!j->ret)
+		j->ret = svm_ep_drain(j->ep, 5000);
+	free(buf);
+	return NULL;
+}
+
+/*
+ * svm_ep_file_dup: an endpoint on the same file with descriptors and an
+ * io_uring ring of its own, so that two threads each drive one (the hot
+ * copy's workers do, for the local end of a pair whose other is a URL).
+ */
+static void test_dup(void)
+{
+	static unsigned char rbuf[2 * MiB];
+	struct dup_job a = { .base = 0, .fill = 'x' };
+	struct dup_job b = { .base = MiB, .fill = 'y' };
+	struct svm_ep *ep, *d;
+	struct svm_ep_file *f, *g;
+	pthread_t ta, tb;
+	char err[256];
+	int ret, bad = 0;
+	size_t i;
+
+	ret = svm_ep_open(path("dup"), SVM_EP_WRITE | SVM_EP_CREATE, NULL, &ep,
+			  err, sizeof(err));
+	ok(!ret && !ep->ops->set_size(ep, 2 * MiB), "open dup, 2 MiB (%s)",
+	   ret ? err : "ok");
+	if (ret)
+		return;
+	/* the original's ring exists: a request went through it */
+	ret = svm_ep_pwrite(ep, rbuf, 4096, 0);
+	f = svm_ep_file(ep);
+	d = svm_ep_file_dup(f);
+	g = svm_ep_file(d);
+	ok(!ret && g && d != ep && g->fd != f->fd && g->fd >= 0 &&
+	   (f->dfd < 0 || (g->dfd >= 0 && g->dfd != f->dfd)) && !g->ring &&
+	   d->size == ep->size && d->caps == ep->caps &&
+	   d->writable && !strcmp(d->name, ep->name) && d->name != ep->name &&
+	   d->in_flight == 0,
+	   "dup: same file, size and caps; descriptors and ring its own");
+	if (!g) {
+		svm_ep_close(ep);
+		return;
+	}
+	a.ep = ep;
+	b.ep = d;
+	ret = pthread_create(&ta, NULL, dup_writer, &a);
+	ret |= pthread_create(&tb, NULL, dup_writer, &b);
+	ok(!ret, "two threads write 1 MiB each, 16 requests in flight, one endpoint each");
+	if (!ret) {
+		pthread_join(ta, NULL);
+		pthread_join(tb, NULL);
+	}
+	ok(!a.ret && !b.ret && a.cnt.done == 16 && b.cnt.done == 16 &&
+	   !a.cnt.failed && !b.cnt.failed,
+	   "... every request completed on its own endpoint (%u + %u)",
+	   a.cnt.done, b.cnt.done);
+	svm_ep_close(ep);
+	ret = svm_ep_pread(d, rbuf, 2 * MiB, 0);
+	for (i = 0; i < 2 * MiB; i++)
+		bad |= rbuf[i] != (i < MiB ? 'x' : 'y');
+	ok(!ret && !bad, "the dup outlives the original and reads both halves");
+	svm_ep_close(d);
+	unlink(path("dup"));
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir)) {
 		perror("mkdtemp");
 		return 1;
 	}
-	tap_plan(24);
+	tap_plan(29);
 	test_open();
 	test_io();
+	test_dup();
 	unlink(path("new"));
 	unlink(path("io"));
 	rmdir(dir);
