@@ -37,15 +37,16 @@ static void unmap_dst_upfront(struct svm_copy *c, struct svm_pair *p)
 	    svm_copy_chain_takes(c, &svm_copy_ops_xcopy, p))
 		return;
 	if (p->df) {
-		if (!fallocate(p->df->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-			       p->ext.dst.offset, p->ext.dst.length))
-			ep->fresh_from = p->ext.dst.offset;
+		if (fallocate(p->df->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			      p->ext.dst.offset, p->ext.dst.length))
+			return;
+	} else if (!(ep->caps & SVM_EP_CAP_UNMAP) ||
+		   ep->ops->zero(ep, p->ext.dst.offset, p->ext.dst.length,
+				 SVM_EP_ZERO_UNMAP)) {
 		return;
 	}
-	if ((ep->caps & SVM_EP_CAP_UNMAP) &&
-	    !ep->ops->zero(ep, p->ext.dst.offset, p->ext.dst.length,
-			   SVM_EP_ZERO_UNMAP))
-		ep->fresh_from = p->ext.dst.offset;
+	ep->fresh_from = p->ext.dst.offset;
+	c->res->bytes_zeroed_upfront += p->ext.dst.length;
 }
 
 /* Thick-lazy: the destination file's space allocated in full first. */

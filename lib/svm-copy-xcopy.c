@@ -73,6 +73,14 @@ static enum xcopy_state xcopy_probe(struct svm_pair *p, struct xcopy_pair *x)
 	ret = svm_xcopy_identify_dev(x->tsrc, &x->src, err, sizeof(err));
 	if (!ret)
 		ret = svm_xcopy_identify_dev(x->tdst, &x->dst, err, sizeof(err));
+	/*
+	 * the commands go to the destination LUN: its copy manager, told by
+	 * the 3PC bit (a refusal found only by the first EXTENDED COPY left
+	 * the cold copy without its up-front unmap: every zero run was then
+	 * unmapped by itself)
+	 */
+	if (!ret)
+		ret = svm_xcopy_3pc_dev(x->tdst, err, sizeof(err));
 	if (!ret)
 		ret = svm_xcopy_limits_dev(x->tdst, &x->lim, err, sizeof(err));
 	if (ret) {

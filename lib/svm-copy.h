@@ -271,6 +271,12 @@ struct svm_copy_result {
 	 * EXTENDED COPY, an NFS COPY the server did, a reflink clone
 	 */
 	uint64_t bytes_offloaded;
+	/*
+	 * cold copies: destination bytes unmapped (or punched) before the
+	 * copy, so that its zero runs and holes are skipped rather than
+	 * zeroed one at a time (svm-copy-cold.c)
+	 */
+	uint64_t bytes_zeroed_upfront;
 };
 
 struct svm_copy;

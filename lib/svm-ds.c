@@ -524,34 +524,9 @@ static bool probe_files(const char *dir, uint32_t bs, unsigned int *off)
 	return true;
 }
 
-/* 0 if the standard INQUIRY of the SCSI disk fd sets 3PC, else why not. */
-static int inquiry_3pc(int fd, char *why, size_t whylen)
-{
-	static const uint8_t cdb[6] = { 0x12, 0, 0, 0, 36, 0 };
-	struct svm_xcopy_sense sense;
-	struct svm_scsi_sg sg;
-	uint8_t buf[36] = { 0 };
-	uint32_t resid = 0;
-	char w[200] = "";
-	int ret;
-
-	svm_scsi_sg_init(&sg, fd);
-	ret = sg.dev.cmd(&sg.dev, cdb, sizeof(cdb), SVM_SCSI_FROM_DEV, buf,
-			 sizeof(buf), 10000, &resid, &sense, w, sizeof(w));
-	if (ret) {
-		svm_set_err(why, whylen, "INQUIRY: %s", w[0] ? w : strerror(-ret));
-		return ret;
-	}
-	if (sizeof(buf) - resid < 6 || !(buf[5] & 0x08)) {
-		svm_set_err(why, whylen,
-			    "the LUN does not offer EXTENDED COPY (INQUIRY: 3PC not set)");
-		return -EOPNOTSUPP;
-	}
-	return 0;
-}
-
 static void probe_xcopy(const char *path, struct svm_ds_info *ds)
 {
+	struct svm_scsi_sg sg;
 	int fd;
 
 	if (strncmp(ds->dev, "sd", 2)) {
@@ -570,7 +545,8 @@ static void probe_xcopy(const char *path, struct svm_ds_info *ds)
 	 * COPY RESULTS for a LUN that refuses EXTENDED COPY (LIO with
 	 * emulate_3pc=0 does)
 	 */
-	if (!inquiry_3pc(fd, ds->xcopy_why, sizeof(ds->xcopy_why)) &&
+	svm_scsi_sg_init(&sg, fd);
+	if (!svm_xcopy_3pc_dev(&sg.dev, ds->xcopy_why, sizeof(ds->xcopy_why)) &&
 	    !svm_xcopy_limits(fd, &ds->xcopy, ds->xcopy_why,
 			      sizeof(ds->xcopy_why)))
 		ds->offloads |= SVM_DS_OFF_XCOPY;

@@ -681,6 +681,27 @@ int svm_xcopy_identify_dev(struct svm_scsi_dev *d, struct svm_xcopy_id *id,
 	return 0;
 }
 
+int svm_xcopy_3pc_dev(struct svm_scsi_dev *d, char *err, size_t errlen)
+{
+	static const uint8_t cdb[6] = { 0x12, 0, 0, 0, 36, 0 };
+	uint8_t buf[36] = { 0 };
+	uint32_t resid = 0;
+	char why[200];
+	int ret;
+
+	ret = scsi_cmd(d, cdb, sizeof(cdb), SVM_SCSI_FROM_DEV, buf, sizeof(buf),
+		       SHORT_TIMEOUT_MS, &resid, why, sizeof(why));
+	if (ret)
+		return cmd_fail(d, ret, "INQUIRY", why, err, errlen);
+	if (sizeof(buf) - resid < 6 || !(buf[5] & 0x08)) {
+		svm_set_err(err, errlen,
+			    "svm-xcopy: %s does not offer EXTENDED COPY (INQUIRY: 3PC not set)",
+			    d->name);
+		return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
 int svm_xcopy_limits_dev(struct svm_scsi_dev *d, struct svm_xcopy_limits *lim,
 			 char *err, size_t errlen)
 {

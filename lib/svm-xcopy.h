@@ -164,6 +164,14 @@ int svm_xcopy_identify_dev(struct svm_scsi_dev *d, struct svm_xcopy_id *id,
 			   char *err, size_t errlen);
 
 /*
+ * 0 when the standard INQUIRY of the LUN behind d sets 3PC (a copy manager
+ * is addressable through it), -EOPNOTSUPP when not, with the reason in
+ * err. Asked before RECEIVE COPY RESULTS: a target may answer that for a
+ * LUN that refuses EXTENDED COPY (LIO with emulate_3pc=0 does).
+ */
+int svm_xcopy_3pc_dev(struct svm_scsi_dev *d, char *err, size_t errlen);
+
+/*
  * The copy limits of the LUN behind d (RECEIVE COPY RESULTS, service action
  * OPERATING PARAMETERS). -EOPNOTSUPP when it does not implement the command
  * (ILLEGAL REQUEST), -ENOTTY when d cannot carry SCSI commands.

@@ -94,21 +94,21 @@ copy_check() {
 	fi
 }
 
-tap_plan 23
+tap_plan 24
 
 mkdir -p "$T"
 make_source "$T/src"
 # LUN 2 reports that unmapped blocks read zeros (LBPRZ); LUN 3 has no
-# EXTENDED COPY; LUN 4 is on a second target
+# EXTENDED COPY; LUN 4 neither, with LBPRZ; LUN 5 is on a second target
 nfs_start 512 >/dev/null &&
-	ISCSI_3PC="1 1 1 0 1" ISCSI_LBPRZ="0 0 1 0 0" iscsi_start 4 "$MIB" 1 >/dev/null
-tap_result $? "servers up: nfsd (ds1, ds2); 4 LUNs of $MIB MiB on one target (LUN 3 without EXTENDED COPY), one on another"
+	ISCSI_3PC="1 1 1 0 0 1" ISCSI_LBPRZ="0 0 1 0 1 0" iscsi_start 5 "$MIB" 1 >/dev/null
+tap_result $? "servers up: nfsd (ds1, ds2); 5 LUNs of $MIB MiB on one target (LUNs 3 and 4 without EXTENDED COPY), one on another"
 LOOP=$(losetup -f --show "$T/src")
 
 V3=$(nfs_url 3 ds1 a.img)
 V4=$(nfs_url 4 ds2 b.img)
 L0=${ISCSI_URL[0]} L1=${ISCSI_URL[1]} L2=${ISCSI_URL[2]} L3=${ISCSI_URL[3]}
-L4=${ISCSI_URL[4]}
+L4=${ISCSI_URL[4]} L5=${ISCSI_URL[5]}
 
 # --- every kind to every other ------------------------------------------
 copy_check "file -> nfs v3" "$T/src" "$V3" "$T/src" "$NFS_DS1/a.img" stream
@@ -139,8 +139,22 @@ else
 	tap_fail "LUN without emulate_3pc: rc=$rc"
 	tap_diag "$out"
 fi
+# the 3PC bit of the LUN that would receive the EXTENDED COPY is asked
+# first: refused there, the cold copy unmaps the whole destination up
+# front and its zero runs cost nothing (found only by a refused first
+# EXTENDED COPY, every zero run was unmapped by itself)
+dd if=/dev/urandom of="${ISCSI_BACKING[4]}" bs=1M count="$MIB" conv=notrunc status=none
 run_cp "$L0" "$L4"
 if [ "$rc" = 0 ] && same_bytes "${ISCSI_BACKING[0]}" "${ISCSI_BACKING[4]}" &&
+   [ "$(field backends)" = stream ] && [[ $out == *"fallback: "*"3PC not set"* ]] &&
+   [ "$(num zeroed_upfront)" = "$SIZE" ]; then
+	tap_ok "LUN without emulate_3pc, with LBPRZ: refused by its INQUIRY's 3PC bit, the destination unmapped up front (zeroed_upfront=$SIZE), byte-exact"
+else
+	tap_fail "LUN without emulate_3pc, with LBPRZ: rc=$rc zeroed_upfront=$(num zeroed_upfront) (want $SIZE)"
+	tap_diag "$out"
+fi
+run_cp "$L0" "$L5"
+if [ "$rc" = 0 ] && same_bytes "${ISCSI_BACKING[0]}" "${ISCSI_BACKING[5]}" &&
    [ "$(field backends)" = stream ] && [[ $out == *"fallback: "*"xcopy"* ]]; then
 	tap_ok "LUNs of two targets: EXTENDED COPY refused (LIO: one session only), the stream copies"
 else

@@ -420,7 +420,9 @@ int main(int argc, char **argv)
 	       (long)ru.ru_maxrss, res.backends[0] ? res.backends : "none",
 	       rchar, wchar, lo_tx() - lo0);
 	/* what each backend copied; of it, what no data crossed this host for */
-	printf(" offloaded=%llu by_backend=", (unsigned long long)res.bytes_offloaded);
+	printf(" offloaded=%llu zeroed_upfront=%llu by_backend=",
+	       (unsigned long long)res.bytes_offloaded,
+	       (unsigned long long)res.bytes_zeroed_upfront);
 	for (int b = 0; b < SVM_BACKEND_COUNT; b++)
 		printf("%s%s:%llu", b ? "," : "", svm_copy_backend_name(b),
 		       (unsigned long long)res.bytes_by_backend[b]);
