@@ -605,16 +605,19 @@ struct svm_ep *svm_ep_file_adopt(char *path, int fd, int dfd,
 
 struct svm_ep *svm_ep_file_dup(const struct svm_ep_file *f)
 {
-	struct svm_ep_file *d = calloc(1, sizeof(*d));
+	struct svm_ep_file *d = malloc(sizeof(*d));
 
 	if (!d)
 		return NULL;
+	/* the same endpoint; what is its own is set below, before any failure */
+	*d = *f;
 	d->fd = d->dfd = d->map_fd = -1;
-	d->blk = f->blk;
-	d->align = f->align;
-	d->st = f->st;
-	d->map_shift = f->map_shift;
+	d->ring = NULL;			/* one endpoint, one thread */
+	d->ep.in_flight = 0;
+	d->ep.msg[0] = '\0';
+	d->ep.done_head = d->ep.done_tail = NULL;
 	d->path = strdup(f->ep.name);
+	d->ep.name = d->path;
 	if (!d->path)
 		goto fail;
 	d->fd = fcntl(f->fd, F_DUPFD_CLOEXEC, 0);
@@ -630,14 +633,6 @@ struct svm_ep *svm_ep_file_dup(const struct svm_ep_file *f)
 		if (d->map_fd < 0)
 			goto fail;
 	}
-	/* the same endpoint, but its own ring: one endpoint, one thread */
-	d->ep = f->ep;
-	d->ep.name = d->path;
-	d->ep.in_flight = 0;
-	d->ep.msg[0] = '\0';
-	d->ep.done_head = d->ep.done_tail = NULL;
-	d->ring = NULL;
-	d->ring_failed = f->ring_failed;
 	return &d->ep;
 fail:
 	file_close(&d->ep);
