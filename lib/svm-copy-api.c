@@ -95,13 +95,14 @@ int svm_copy_run(struct svm_copy *c, struct svm_copy_result *res)
 	int ret;
 
 	memset(res, 0, sizeof(*res));
-	res->pairs_via_files = c->via_files;
-	res->pairs_via_url = c->via_url;
 	c->res = res;
 	c->t0 = svm_copy_now();
 	c->last_progress = 0;
 	c->rate_bytes = 0;
 	ret = c->hot ? svm_hot_run(c) : svm_cold_run(c);
+	/* a hot copy's trial keeps one way (svm-copy-hot.c) */
+	res->pairs_via_files = c->via_files;
+	res->pairs_via_url = c->via_url;
 	if (!ret)
 		ret = svm_engine_flush(c);
 	svm_engine_finish(c, ret);

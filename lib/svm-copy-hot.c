@@ -25,6 +25,7 @@
 
 #include "svm-copy-int.h"
 #include "svm-dm.h"
+#include "svm-trial.h"
 
 #define MAX_RECOPY		5	/* commits refused in a row for one unit */
 #define LOCK_RETRY_SECONDS	30	/* a lock refused with EBUSY is retried */
@@ -37,10 +38,23 @@
  * its writes, above the p99). Four keep a device busy; more only queue.
  */
 #define MAX_AUTO_WORKERS	4
+/* opts.via_trial: phases of at least this much, four at most */
+#define TRIAL_PHASE_BYTES	(16ULL << 20)
+#define TRIAL_PHASES		4
 
+static bool has_via(const struct svm_pair *p)
+{
+	return p->ext.src_via || p->ext.dst_via;
+}
+
+/*
+ * A worker: a child copy per way it may take (enum svm_way): kid[0] the
+ * kernel's (the devices, or the files behind them), kid[1] the URLs' of
+ * the pairs with a src_via/dst_via; NULL if that way is not taken.
+ */
 struct hot_worker {
-	struct svm_copy *kid;
-	struct svm_copy_result kres;	/* the child's own result */
+	struct svm_copy *kid[2];
+	struct svm_copy_result kres[2];	/* each child's own result */
 	pthread_t thread;
 	bool started;
 };
@@ -77,6 +91,22 @@ struct svm_hot {
 	 * svm_hot_free; the workers borrow them.
 	 */
 	struct svm_ep **via;
+	/*
+	 * opts.via_trial (svm-trial.h), under the coordinator's mu: trying
+	 * when the pairs with a URL end have units enough; phase_cond is
+	 * broadcast when a phase ends. kpairs[i]: pair i with a URL end as
+	 * the kernel's way copies it when that is between the files behind
+	 * its loop devices (look_through; .via_files set), owning those
+	 * files' endpoints; else unused (the devices, c->pairs[i]).
+	 */
+	bool trying;
+	struct svm_trial trial;
+	pthread_cond_t phase_cond;
+	bool phase_cond_inited;
+	struct svm_pair *kpairs;
+	unsigned int trial_files;	/* kpairs with .via_files */
+	uint64_t trial_unit;		/* the units' bytes */
+	uint64_t trial_units;		/* units of the pairs with a URL end */
 };
 
 static uint64_t unit_bytes(const struct svm_copy *c, const struct svm_pair *p)
@@ -395,6 +425,148 @@ static int flush_vias(struct svm_copy *k)
 	return 0;
 }
 
+/* ---- opts.via_trial: both ways tried on the first units --------------- */
+
+/*
+ * Pair i has a URL end and a trial: how the kernel's way copies it, when
+ * that is between the files behind its loop devices (h->kpairs[i]).
+ */
+static void trial_files(struct svm_copy *c, struct svm_hot *h, size_t i,
+			const struct stat *sdev, const struct stat *ddev)
+{
+	struct svm_pair t = c->pairs[i];
+
+	if (!h->kpairs) {
+		h->kpairs = calloc(c->nr_pairs, sizeof(*h->kpairs));
+		if (!h->kpairs)
+			return;		/* the devices, then */
+	}
+	memset(t.bk, 0, sizeof(t.bk));
+	t.ext.src_via = t.ext.dst_via = NULL;
+	look_through(c, &t, sdev, ddev);
+	if (!t.via_files)
+		return;
+	h->kpairs[i] = t;
+	h->trial_files++;
+	c->via_files--;		/* counted if the kernel's way is kept */
+}
+
+static void free_kpairs(struct svm_copy *c, struct svm_hot *h)
+{
+	size_t i;
+	unsigned int k;
+
+	for (i = 0; h->kpairs && i < c->nr_pairs; i++) {
+		struct svm_pair *p = &h->kpairs[i];
+
+		if (!p->via_files)
+			continue;
+		for (k = 0; k < SVM_COPY_NR_BACKENDS; k++)
+			free(p->bk[k]);
+		/* the devices (via_*_dev) are c->pairs[i]'s */
+		svm_ep_close(p->src);
+		svm_ep_close(p->dst);
+	}
+	free(h->kpairs);
+	h->kpairs = NULL;
+}
+
+/*
+ * Size the trial: phases of at least TRIAL_PHASE_BYTES and one unit per
+ * worker, each at most an eighth of the units of the pairs with a URL end;
+ * with fewer units no trial (the devices' way, res.trial.tried false).
+ */
+static void trial_init(struct svm_copy *c, struct svm_hot *h, uint64_t maxunit)
+{
+	uint64_t units = 0, phase;
+	size_t i;
+
+	for (i = 0; i < c->nr_pairs; i++)
+		if (has_via(&c->pairs[i]))
+			units += c->pairs[i].nr_units;
+	h->trial_units = units;
+	if (!units || !maxunit)
+		return;
+	phase = (TRIAL_PHASE_BYTES + maxunit - 1) / maxunit;
+	if (phase < h->nworkers)
+		phase = h->nworkers;
+	h->trying = phase * 8 <= units;
+	h->trial_unit = maxunit;
+	if (h->trying)
+		svm_trial_init(&h->trial, phase, TRIAL_PHASES);
+}
+
+/* The way a unit of pair p is copied, under mu; SVM_WAY_WAIT: not yet. */
+static enum svm_way way_of(struct svm_copy *c, const struct svm_pair *p)
+{
+	struct svm_hot *h = c->hot;
+
+	if (!has_via(p))
+		return SVM_WAY_KERNEL;
+	if (!c->opts.via_trial)
+		return SVM_WAY_DIRECT;
+	if (!h->trying)
+		return SVM_WAY_KERNEL;
+	return svm_trial_claim(&h->trial, svm_copy_now());
+}
+
+/* The trial's outcome into c->res, and the files' pairs counted if kept. */
+static void trial_result(struct svm_copy *c, struct svm_hot *h)
+{
+	struct svm_trial *t = &h->trial;
+	int w;
+
+	if (!c->opts.via_trial || !h->trial_units)
+		return;
+	c->res->trial.tried = h->trying;
+	if (!h->trying) {
+		c->res->trial.chosen = SVM_WAY_KERNEL;
+		c->via_url = 0;
+		c->via_files += h->trial_files;
+		return;
+	}
+	c->res->trial.decided = t->decided;
+	c->res->trial.chosen = t->decided ? t->chosen : SVM_WAY_KERNEL;
+	c->res->trial.kernel_offloaded = t->offloaded;
+	c->res->trial.gave_up = t->gave_up;
+	c->res->trial.given_up = t->given_up;
+	c->res->trial.phases = t->phase + (t->decided && !t->gave_up ? 0 : 1);
+	c->res->trial.phase_bytes = t->phase_units * h->trial_unit;
+	for (w = 0; w < 2; w++) {
+		c->res->trial.trial_bytes[w] = t->bytes[w];
+		c->res->trial.rate[w] = svm_trial_rate(t, (enum svm_way)w);
+		c->res->trial.bytes[w] = t->way_bytes[w];
+	}
+	/* the pairs copied the way kept */
+	if (c->res->trial.chosen == SVM_WAY_KERNEL) {
+		c->via_url = 0;
+		c->via_files += h->trial_files;
+	}
+}
+
+/*
+ * The files the kernel's way wrote for pairs with a URL end (kpairs):
+ * flushed as the devices are at the end (svm_engine_flush).
+ */
+static int flush_kpairs(struct svm_copy *c, struct svm_hot *h)
+{
+	size_t i;
+	int ret;
+
+	for (i = 0; h->kpairs && i < c->nr_pairs; i++) {
+		struct svm_pair *p = &h->kpairs[i];
+
+		if (!p->via_files)
+			continue;
+		ret = p->dst->ops->flush(p->dst);
+		if (ret)
+			return svm_copy_fail(c, ret, c->pairs[i].ext.src.offset,
+					     "flushing %s: %s", p->ext.dst.path,
+					     p->dst->msg);
+	}
+	return 0;
+}
+
 int svm_hot_prepare(struct svm_copy *c, const struct stat *sst,
 		    const struct stat *dst, char *err, size_t errlen)
 {
@@ -522,8 +694,10 @@ int svm_hot_prepare(struct svm_copy *c, const struct stat *sst,
 		units += p->nr_units;
 		if (ub > maxunit)
 			maxunit = ub;
-		if (p->nr_units && !p->ext.src_via && !p->ext.dst_via)
+		if (p->nr_units && !has_via(p))
 			look_through(c, p, &sst[i], &dst[i]);
+		else if (p->nr_units && c->opts.via_trial)
+			trial_files(c, h, i, &sst[i], &dst[i]);
 	}
 	/* enough workers to keep queue_depth I/Os in flight */
 	ios = (maxunit + c->io_size - 1) / c->io_size;
@@ -538,17 +712,31 @@ int svm_hot_prepare(struct svm_copy *c, const struct stat *sst,
 	if (units < h->nworkers)
 		h->nworkers = units ? units : 1;
 	h->active = h->nworkers;
-	ret = open_vias(c, h, err, errlen);
+	if (c->opts.via_trial)
+		trial_init(c, h, maxunit);
+	/* no trial: the URLs are not taken */
+	ret = !c->opts.via_trial || h->trying ? open_vias(c, h, err, errlen) : 0;
 	if (ret)
 		goto out;
 	if (pthread_cond_init(&h->cond, NULL) == 0)
 		h->cond_inited = true;
+	if (h->trying && pthread_cond_init(&h->phase_cond, NULL) == 0)
+		h->phase_cond_inited = true;
+	if (h->trying && !h->phase_cond_inited) {
+		ret = -ENOMEM;
+		set_err(err, errlen, "out of memory");
+		goto out;
+	}
 	c->hot = h;
 	h = NULL;
 	ret = 0;
 out:
-	if (h)
+	if (h) {
 		close_vias(c, h);
+		free_kpairs(c, h);
+		if (h->cond_inited)
+			pthread_cond_destroy(&h->cond);
+	}
 	free(h);
 	free(tab);
 	free(st);
@@ -564,16 +752,46 @@ void svm_hot_free(struct svm_copy *c)
 		return;
 	if (h->cond_inited)
 		pthread_cond_destroy(&h->cond);
+	if (h->phase_cond_inited)
+		pthread_cond_destroy(&h->phase_cond);
 	close_vias(c, h);
+	free_kpairs(c, h);
 	free(h->w);
 	free(h);
 	c->hot = NULL;
 }
 
+/*
+ * The pairs of worker w's child for way: the URLs' (use_vias), or the
+ * kernel's, the devices or the files behind them, for a trial.
+ */
+static void kid_pairs(struct svm_copy *c, struct svm_copy *k, unsigned int w,
+		      enum svm_way way)
+{
+	struct svm_hot *h = c->hot;
+	size_t i;
+
+	if (way == SVM_WAY_DIRECT) {
+		use_vias(c, k, w);
+		return;
+	}
+	for (i = 0; i < k->nr_pairs; i++) {
+		struct svm_pair *p = &k->pairs[i];
+
+		if (!has_via(p))
+			continue;
+		if (h->kpairs && h->kpairs[i].via_files) {
+			*p = h->kpairs[i];
+			memset(p->bk, 0, sizeof(p->bk));
+		}
+		p->ext.src_via = p->ext.dst_via = NULL;
+	}
+}
+
 /* A worker's child copy: backends of its own, the coordinator's fds. */
 static struct svm_copy *kid_new(struct svm_copy *c, struct svm_copy_result *res,
 				unsigned int qd, uint32_t io_size,
-				unsigned int w)
+				unsigned int w, enum svm_way way)
 {
 	struct svm_copy *k = calloc(1, sizeof(*k));
 
@@ -604,13 +822,31 @@ static struct svm_copy *kid_new(struct svm_copy *c, struct svm_copy_result *res,
 	/* the endpoints are shared; the backends' state is the kid's own */
 	for (size_t i = 0; i < k->nr_pairs; i++)
 		memset(k->pairs[i].bk, 0, sizeof(k->pairs[i].bk));
-	use_vias(c, k, w);
+	kid_pairs(c, k, w, way);
 	svm_copy_build_chain(k);
 	return k;
 }
 
-/* Claim the next unit; false when there is none or the copy stops. */
-static bool claim(struct svm_copy *c, size_t *pi, uint64_t *unit)
+/* Wait on cond (under mu) for at most 100 ms. */
+static void wait_a_while(pthread_cond_t *cond, pthread_mutex_t *mu)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_nsec += 100 * 1000 * 1000;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_cond_timedwait(cond, mu, &ts);
+}
+
+/*
+ * Claim the next unit and the way to copy it; false when there is none or
+ * the copy stops. A trial's phase draining: wait for its end.
+ */
+static bool claim(struct svm_copy *c, size_t *pi, uint64_t *unit,
+		  enum svm_way *way)
 {
 	struct svm_hot *h = c->hot;
 	bool got = false;
@@ -619,6 +855,11 @@ static bool claim(struct svm_copy *c, size_t *pi, uint64_t *unit)
 	while (!svm_copy_is_cancelled(c) && !atomic_load(&c->stop) &&
 	       h->in_flight < h->active && h->next_pair < c->nr_pairs) {
 		if (h->next_unit < c->pairs[h->next_pair].nr_units) {
+			*way = way_of(c, &c->pairs[h->next_pair]);
+			if (*way == SVM_WAY_WAIT) {
+				wait_a_while(&h->phase_cond, &c->mu);
+				continue;
+			}
 			*pi = h->next_pair;
 			*unit = h->next_unit++;
 			h->in_flight++;
@@ -745,8 +986,30 @@ static int hot_writeback(struct svm_copy *k, struct svm_pair *p, uint64_t off,
 	return 0;
 }
 
-/* Lock, copy, write back and commit one unit of pair pi. */
-static int hot_unit(struct svm_copy *k, size_t pi, uint64_t unit)
+/*
+ * A trial's unit copied way (kid k) lost its lock to a timeout (timed_out)
+ * or to a suspend: under mu, whether to copy it again the other way, the
+ * trial having given way up (for this or another of its units).
+ */
+static bool switch_way(struct svm_copy *c, const struct svm_pair *p,
+		       enum svm_way way, bool timed_out)
+{
+	struct svm_hot *h = c->hot;
+
+	if (!h->trying || !has_via(p))
+		return false;
+	if (timed_out && svm_trial_too_slow(&h->trial, way, svm_copy_now()))
+		pthread_cond_broadcast(&h->phase_cond);
+	return h->trial.decided && h->trial.chosen != way;
+}
+
+/*
+ * Lock, copy, write back and commit one unit of pair pi, the way kid k
+ * goes. -EXDEV (nothing recorded, the unit unlocked): copy it again the
+ * other way (switch_way).
+ */
+static int hot_unit(struct svm_copy *k, size_t pi, uint64_t unit,
+		    enum svm_way way)
 {
 	struct svm_copy *c = k->parent;
 	struct svm_hot *h = c->hot;
@@ -761,6 +1024,7 @@ static int hot_unit(struct svm_copy *k, size_t pi, uint64_t unit)
 	char err[200];
 	unsigned int attempt;
 	double t0, took_ms;
+	bool timed_out, other;
 	int ret;
 
 	/* throttle before the lock: a region is locked only for its copy */
@@ -827,34 +1091,61 @@ static int hot_unit(struct svm_copy *k, size_t pi, uint64_t unit)
 					     (unsigned long long)p->seg_start,
 					     attempt, took_ms, p->write_hold_ms,
 					     p->lock_timeout_ms);
+		timed_out = took_ms >= p->lock_timeout_ms ||
+			    (p->write_hold_ms && took_ms >= p->write_hold_ms);
 		pthread_mutex_lock(&c->mu);
 		c->res->regions_recopied++;
 		/* revoked by a timeout, not by a suspend: fewer at once */
-		if ((took_ms >= p->lock_timeout_ms ||
-		     (p->write_hold_ms && took_ms >= p->write_hold_ms)) &&
-		    h->active > 1)
+		if (timed_out && h->active > 1)
 			h->active /= 2;
+		other = switch_way(c, &c->pairs[pi], way, timed_out);
 		pthread_mutex_unlock(&c->mu);
+		if (other)
+			return -EXDEV;
 		if (svm_copy_is_cancelled(k))
 			return svm_copy_fail(k, -ECANCELED, off, "cancelled");
 	}
 }
 
+/* Unit unit of pair pi's bytes. */
+static uint64_t unit_len(struct svm_copy *c, size_t pi, uint64_t unit)
+{
+	const struct svm_pair *p = &c->pairs[pi];
+	uint64_t ub = unit_bytes(c, p), off = unit * ub;
+
+	return p->ext.src.length - off < ub ? p->ext.src.length - off : ub;
+}
+
 static void *worker_main(void *arg)
 {
 	struct hot_worker *w = arg;
-	struct svm_copy *k = w->kid, *c = k->parent;
+	struct svm_copy *k = w->kid[0] ? w->kid[0] : w->kid[1], *c = k->parent;
 	struct svm_hot *h = c->hot;
-	uint64_t unit;
+	enum svm_way way;
+	uint64_t unit, off0;
 	size_t pi;
 	int ret;
 
-	while (claim(c, &pi, &unit)) {
-		ret = hot_unit(k, pi, unit);
+	while (claim(c, &pi, &unit, &way)) {
+		k = w->kid[way] ? w->kid[way] : w->kid[!way];
+		off0 = k->res->bytes_offloaded;
+		ret = hot_unit(k, pi, unit, way);
+		if (ret == -EXDEV) {
+			/* the trial gave this way up: the other, decided */
+			way = way == SVM_WAY_KERNEL ? SVM_WAY_DIRECT : SVM_WAY_KERNEL;
+			k = w->kid[way];
+			off0 = k->res->bytes_offloaded;
+			ret = hot_unit(k, pi, unit, way);
+		}
 		pthread_mutex_lock(&c->mu);
 		h->in_flight--;
 		if (!ret) {
 			c->res->regions_committed++;
+			if (h->trying && has_via(&c->pairs[pi]) &&
+			    svm_trial_done(&h->trial, way, unit_len(c, pi, unit),
+					   k->res->bytes_offloaded > off0,
+					   svm_copy_now()))
+				pthread_cond_broadcast(&h->phase_cond);
 		} else {
 			uint64_t off = c->pairs[pi].ext.src.offset +
 				       unit * unit_bytes(c, &c->pairs[pi]);
@@ -916,9 +1207,16 @@ int svm_hot_run(struct svm_copy *c)
 	pthread_mutex_lock(&c->mu);
 	for (i = 0; i < h->nworkers; i++) {
 		struct hot_worker *w = &h->w[i];
+		bool kernel = !h->via || c->opts.via_trial;
+		bool direct = h->via;
 
-		w->kid = kid_new(c, &w->kres, qd, io_size, i);
-		if (!w->kid)
+		if (kernel)
+			w->kid[0] = kid_new(c, &w->kres[0], qd, io_size, i,
+					    SVM_WAY_KERNEL);
+		if (direct)
+			w->kid[1] = kid_new(c, &w->kres[1], qd, io_size, i,
+					    SVM_WAY_DIRECT);
+		if ((kernel && !w->kid[0]) || (direct && !w->kid[1]))
 			break;
 		h->running++;
 		if (pthread_create(&w->thread, NULL, worker_main, w)) {
@@ -935,15 +1233,7 @@ int svm_hot_run(struct svm_copy *c)
 		goto out;
 	}
 	while (h->running) {
-		struct timespec ts;
-
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 100 * 1000 * 1000;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
-		pthread_cond_timedwait(&h->cond, &c->mu, &ts);
+		wait_a_while(&h->cond, &c->mu);
 		pthread_mutex_unlock(&c->mu);
 		svm_copy_report_progress(c, false);
 		pthread_mutex_lock(&c->mu);
@@ -954,21 +1244,27 @@ out:
 	c->res->regions_at_once_end = h->active;
 	for (i = 0; i < h->nworkers; i++) {
 		struct hot_worker *w = &h->w[i];
+		int k;
 
 		if (w->started)
 			pthread_join(w->thread, NULL);
-		if (w->kid && !c->res->error && !atomic_load(&c->stop) &&
-		    flush_vias(w->kid) && !c->res->error) {
-			c->res->error = w->kres.error;
-			c->res->error_offset = w->kres.error_offset;
-			memcpy(c->res->message, w->kres.message,
-			       sizeof(c->res->message));
+		for (k = 0; k < 2; k++) {
+			if (w->kid[k] && !c->res->error && !atomic_load(&c->stop) &&
+			    flush_vias(w->kid[k]) && !c->res->error) {
+				c->res->error = w->kres[k].error;
+				c->res->error_offset = w->kres[k].error_offset;
+				memcpy(c->res->message, w->kres[k].message,
+				       sizeof(c->res->message));
+			}
+			if (w->kres[k].libaio_fallback)
+				c->res->libaio_fallback = true;
+			svm_copy_free(w->kid[k]);
+			w->kid[k] = NULL;
 		}
-		if (w->kres.libaio_fallback)
-			c->res->libaio_fallback = true;
-		svm_copy_free(w->kid);
-		w->kid = NULL;
 	}
+	if (!c->res->error && !atomic_load(&c->stop))
+		flush_kpairs(c, h);
+	trial_result(c, h);
 	if (!c->res->error && (svm_copy_is_cancelled(c) || atomic_load(&c->stop))) {
 		uint64_t off;
 

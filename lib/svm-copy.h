@@ -216,7 +216,18 @@ struct svm_copy_opts {
 	 * each request, in ms; 0: SVM_EP_DEFAULT_TIMEOUT_MS (30 s).
 	 */
 	int timeout_ms;
+	/*
+	 * Hot copy, pairs with a src_via/dst_via: try both ways on the first
+	 * units (phases of at least 16 MiB and as many units as workers,
+	 * alternately the devices and the URLs, four at most, each at most
+	 * an eighth of those pairs' units) and copy the rest the
+	 * faster way (res.trial). false: the URLs' way throughout.
+	 */
+	bool via_trial;
 };
+
+/* opts.via_trial: rates within this factor are a tie (svm-trial.h) */
+#define SVM_COPY_TRIAL_TIE	1.05
 
 /* The mover's backends (svm_copy_result.bytes_by_backend). */
 enum svm_copy_backend {
@@ -254,9 +265,12 @@ struct svm_copy_result {
 	 * copy outlived the target's lock timeout) */
 	unsigned int regions_at_once;
 	unsigned int regions_at_once_end;
-	/* pairs copied between the files behind their loop devices */
+	/*
+	 * pairs copied between the files behind their loop devices, and
+	 * pairs with an end reached through its src_via/dst_via URL (with
+	 * opts.via_trial: the way kept after the trial)
+	 */
 	unsigned int pairs_via_files;
-	/* pairs with an end reached through its src_via/dst_via URL */
 	unsigned int pairs_via_url;
 	/*
 	 * the backends that copied or skipped bytes, in chain order:
@@ -277,6 +291,26 @@ struct svm_copy_result {
 	 * zeroed one at a time (svm-copy-cold.c)
 	 */
 	uint64_t bytes_zeroed_upfront;
+	/*
+	 * hot copy with opts.via_trial: tried is false when the pairs with a
+	 * URL end have too few units for it (their URLs not taken then);
+	 * decided, chosen (0: the kernel's devices, 1: the URLs) and the
+	 * rates once both ways were measured; bytes copied or skipped each
+	 * way in the trial's phases and in the whole copy
+	 */
+	struct {
+		bool tried, decided, kernel_offloaded;
+		/* decided because a region's copy the other way outlived
+		 * the target's bound (its lock revoked by a timeout) */
+		bool gave_up;
+		int given_up;			/* the way given up */
+		int chosen;
+		unsigned int phases;
+		uint64_t phase_bytes;		/* one phase's bytes */
+		uint64_t trial_bytes[2];
+		double rate[2];			/* bytes per second */
+		uint64_t bytes[2];
+	} trial;
 };
 
 struct svm_copy;

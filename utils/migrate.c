@@ -514,6 +514,17 @@ static void add_via(json_object *ev, const struct job *j)
 		json_object_object_add(v, "direct_bytes_per_s", json_object_new_double(j->via_rate[1]));
 		json_object_object_add(v, "kernel_offloaded", json_object_new_boolean(j->via_offloaded));
 	}
+	if (j->via_tried) {
+		json_object *t = json_object_new_object();
+
+		json_object_object_add(t, "phases", json_object_new_int((int)j->via_phases));
+		json_object_object_add(t, "phase_bytes", json_object_new_int64(j->via_phase_bytes));
+		json_object_object_add(t, "kernel_bytes", json_object_new_int64(j->via_bytes[0]));
+		json_object_object_add(t, "direct_bytes", json_object_new_int64(j->via_bytes[1]));
+		json_object_object_add(t, "given_up", j->via_given_up < 0 ? NULL :
+				       json_object_new_string(j->via_given_up ? "direct" : "kernel"));
+		json_object_object_add(v, "trial", t);
+	}
 	json_object_object_add(ev, "via", v);
 }
 
@@ -560,7 +571,10 @@ static int copy_job(struct job *j, const struct opts *o, size_t idx, size_t n,
 	if (!cold) {
 		if (via_choose(j, o))
 			return -EINVAL;
-		report_via(j);
+		if (!j->via_trial)
+			report_via(j);
+		else if (!g_json)
+			info("%s: the mover tries the kernel's way and its own on the first regions, and keeps the faster", j->name);
 	}
 	ret = job_pairs(j, cold, &pairs, &np);
 	if (ret)
@@ -572,6 +586,7 @@ static int copy_job(struct job *j, const struct opts *o, size_t idx, size_t n,
 	co.opaque = &pr;
 	co.dm_name = cold ? NULL : j->st->dm;
 	co.timeout_ms = o->timeout_ms;
+	co.via_trial = !cold && j->via_trial;
 	ret = svm_copy_new(&c, &co, pairs, np, err, sizeof(err));
 	if (ret) {
 		msg("%s: %s", j->name, err);
@@ -585,6 +600,10 @@ static int copy_job(struct job *j, const struct opts *o, size_t idx, size_t n,
 	g_copy = NULL;
 	if (pr.tty && !g_json)
 		fputc('\n', stderr);
+	if (co.via_trial) {
+		via_settle(j, &res);
+		report_via(j);
+	}
 	if (ret && ret != -ECANCELED)
 		msg("%s: copy failed: %s (at source offset %llu)", j->name,
 		    res.message, (unsigned long long)res.error_offset);

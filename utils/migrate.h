@@ -59,6 +59,12 @@ const char *via_name(enum via_mode m);
 int via_choose(struct job *j, const struct opts *o);
 void via_free(struct job *j);
 /*
+ * After the live copy of a job whose way the copy tried (j->via_trial):
+ * the outcome (res->trial) into j's via fields and reason; the URLs freed
+ * if the kernel's way was kept.
+ */
+void via_settle(struct job *j, const struct svm_copy_result *res);
+/*
  * --via direct that cannot be: nothing on NFS or iSCSI, or a local
  * destination and no source reachable but through the kernel (a loop device
  * without direct I/O, at an offset): -1 (printed), before any change.

@@ -195,6 +195,12 @@ struct job {
 	/* live: the mover's own way to each extent (via.c), NULL: the kernel's */
 	char **src_via, **dst_via;
 	bool via_direct;		/* the direct way was chosen */
+	bool via_trial;			/* auto: the copy tries both ways */
+	bool via_tried;			/* ... and did: via_phases, via_bytes */
+	unsigned int via_phases;
+	int via_given_up;		/* the way the trial gave up, or -1 */
+	uint64_t via_phase_bytes;
+	uint64_t via_bytes[2];		/* copied each way: kernel, direct */
 	char via_why[1200];		/* why, in words */
 	double via_rate[2];		/* measured bytes/s: kernel, direct */
 	uint64_t via_sample;		/* bytes sampled (both ways) */

@@ -13,12 +13,13 @@
  *            URL is proven to reach the same storage first: an NFS file's
  *            fileid and size are the mount's st_ino and st_size, an iSCSI
  *            LUN's NAA designator (VPD page 0x83) is the SCSI disk's
- *   auto     both are measured on a sample of the disk itself (chunks of
- *            the first extent pair, copied alternately each way, before
- *            the hot copy copies all of it again): the faster wins; within
- *            5 % the kernel's when it offloaded (nothing crossed this
- *            host), else the direct one. The choice and its reason are
- *            reported (text and --json).
+ *   auto     the hot copy tries both on its first regions (phases of at
+ *            least 16 MiB, alternately each way, with all its workers:
+ *            svm-copy.h, opts.via_trial) and copies the rest the faster
+ *            way; within 5 % the kernel's when it offloaded (nothing
+ *            crossed this host), else the direct one. Nothing is copied
+ *            twice. The choice and its reason are reported after the copy
+ *            (text and --json).
  *
  * A loop device qualifies only with direct I/O at offset 0 over the file:
  * with the page cache in between, the mover's own connection would read
@@ -40,10 +41,8 @@
 #include "svm-ep-iscsi.h"
 #include "svm-xcopy.h"
 
-#define CHUNKS		4		/* sample chunks, alternately each way */
-#define CHUNK_MIN	(4ULL << 20)
-#define CHUNK_MAX	(16ULL << 20)
-#define TIE		1.05		/* within 5 %: a tie */
+/* a piece this long at least to be tried (svm-copy.h, opts.via_trial) */
+#define TRIAL_MIN	(128ULL << 20)
 
 const char *via_name(enum via_mode m)
 {
@@ -338,48 +337,7 @@ void via_free(struct job *j)
 	j->src_via = j->dst_via = NULL;
 }
 
-/* One sample chunk of pair p copied cold the kernel's way or the direct one. */
-static int sample_chunk(const struct job *j, const struct svm_extent_pair *p,
-			uint64_t off, uint64_t len, bool direct,
-			uint64_t *bytes, double *secs, uint64_t *offloaded,
-			char *why, size_t wlen)
-{
-	struct svm_copy_opts co = { .format = j->fmt };
-	struct svm_extent_pair s = *p;
-	struct svm_copy_result res;
-	struct svm_copy *c;
-	char err[512];
-	int ret;
-
-	s.src.offset += off;
-	s.dst.offset += off;
-	s.src.length = s.dst.length = len;
-	if (direct) {
-		if (p->src_via)
-			s.src.path = p->src_via;
-		if (p->dst_via)
-			s.dst.path = p->dst_via;
-	}
-	s.src_via = s.dst_via = NULL;
-	ret = svm_copy_new(&c, &co, &s, 1, err, sizeof(err));
-	if (!ret) {
-		ret = svm_copy_run(c, &res);
-		if (ret)
-			snprintf(err, sizeof(err), "%s", res.message);
-		svm_copy_free(c);
-	}
-	if (ret) {
-		snprintf(why, wlen, "sampling the %s way: %s",
-			 direct ? "direct" : "kernel's", err);
-		return ret;
-	}
-	*bytes += res.bytes_copied + res.bytes_skipped;
-	*secs += res.elapsed;
-	*offloaded += res.bytes_offloaded;
-	return 0;
-}
-
-/* The files (cold) pair behind the first piece, with its URLs. */
+/* The files (cold) pair behind the longest piece. */
 static int first_pair(const struct job *j, struct svm_extent_pair *out)
 {
 	struct svm_extent_pair *pairs;
@@ -395,71 +353,12 @@ static int first_pair(const struct job *j, struct svm_extent_pair *out)
 	return 0;
 }
 
-/*
- * Measure both ways over CHUNKS chunks of the longest piece (the files
- * the kernel way, as the hot copy takes two files of one filesystem; the
- * URLs the direct way). Fills j's rates; 0, or -1 with the reason.
- */
-static int measure(struct job *j, char *why, size_t wlen)
-{
-	struct svm_extent_pair p;
-	uint64_t chunk, step, bytes[2] = { 0, 0 }, off[2] = { 0, 0 };
-	double secs[2] = { 0, 0 };
-	unsigned int i;
-
-	if (first_pair(j, &p)) {
-		snprintf(why, wlen, "out of memory");
-		return -1;
-	}
-	p.src_via = p.dst_via = NULL;
-	for (i = 0; i < j->nr_src; i++)
-		if (j->src_via[i] && !strcmp(j->src[i].file, p.src.path))
-			p.src_via = j->src_via[i];
-	for (i = 0; i < j->nr_dst; i++)
-		if (j->dst_via[i] && !strcmp(j->dst[i].file, p.dst.path))
-			p.dst_via = j->dst_via[i];
-	if (!p.src_via && !p.dst_via) {
-		snprintf(why, wlen, "the disk's longest piece has no other way");
-		return -1;
-	}
-	chunk = p.src.length / (8 * CHUNKS) & ~((1ULL << 20) - 1);
-	if (chunk > CHUNK_MAX)
-		chunk = CHUNK_MAX;
-	if (chunk < CHUNK_MIN) {
-		snprintf(why, wlen, "the disk is too small to measure (pieces under %llu MiB)",
-			 (unsigned long long)(8 * CHUNKS * CHUNK_MIN >> 20));
-		return -1;
-	}
-	step = p.src.length / CHUNKS & ~((1ULL << 20) - 1);
-	for (i = 0; i < CHUNKS; i++) {
-		bool direct = i % 2;
-		uint64_t o = i * step;
-
-		if (sample_chunk(j, &p, o, chunk, direct, &bytes[direct],
-				 &secs[direct], &off[direct], why, wlen))
-			return -1;
-		/*
-		 * one chunk each way and one more than twice as fast: more
-		 * would not turn the verdict, only cost the slow way's time
-		 */
-		if (direct && secs[0] > 0 && secs[1] > 0 &&
-		    (bytes[0] / secs[0] > 2 * bytes[1] / secs[1] ||
-		     bytes[1] / secs[1] > 2 * bytes[0] / secs[0]))
-			break;
-	}
-	j->via_sample = bytes[0] + bytes[1];
-	j->via_rate[0] = secs[0] > 0 ? bytes[0] / secs[0] : 0;
-	j->via_rate[1] = secs[1] > 0 ? bytes[1] / secs[1] : 0;
-	j->via_offloaded = off[0] > 0;
-	return 0;
-}
-
 /* Has j a piece long enough to sample? */
 static bool measurable(const struct job *j)
 {
 	struct svm_extent_pair p;
 
-	return !first_pair(j, &p) && p.src.length >= 8 * CHUNKS * CHUNK_MIN;
+	return !first_pair(j, &p) && p.src.length >= TRIAL_MIN;
 }
 
 /* "52.1 MB/s" */
@@ -471,7 +370,7 @@ static const char *rate_s(double r, char *buf, size_t len)
 
 int via_choose(struct job *j, const struct opts *o)
 {
-	char why[1024], a[32], b[32];
+	char why[1024];
 	size_t i, nurl = 0;
 
 	j->via_direct = false;
@@ -483,7 +382,7 @@ int via_choose(struct job *j, const struct opts *o)
 	if (o->via == VIA_AUTO && !measurable(j)) {
 		snprintf(j->via_why, sizeof(j->via_why),
 			 "not measured (the disk's pieces are under %llu MiB): the kernel's",
-			 (unsigned long long)(8 * CHUNKS * CHUNK_MIN >> 20));
+			 (unsigned long long)(TRIAL_MIN >> 20));
 		return 0;
 	}
 	j->src_via = calloc(j->nr_src, sizeof(char *));
@@ -521,35 +420,70 @@ int via_choose(struct job *j, const struct opts *o)
 			 why[0] ? "; not for every end: " : "", why);
 		return 0;
 	}
-	if (measure(j, why, sizeof(why))) {
-		via_free(j);
-		snprintf(j->via_why, sizeof(j->via_why), "not measured (%s): the kernel's",
-			 why);
-		return 0;
-	}
-	if (j->via_rate[1] > j->via_rate[0] * TIE) {
-		j->via_direct = true;
-		snprintf(j->via_why, sizeof(j->via_why), "%s against the kernel's %s",
+	j->via_trial = true;
+	snprintf(j->via_why, sizeof(j->via_why),
+		 "both ways tried on the copy's first regions%s%s",
+		 why[0] ? "; not for every end: " : "", why);
+	return 0;
+}
+
+void via_settle(struct job *j, const struct svm_copy_result *res)
+{
+	char a[32], b[32], n[32];
+
+	if (!j->via_trial)
+		return;
+	j->via_trial = false;
+	j->via_rate[0] = res->trial.rate[0];
+	j->via_rate[1] = res->trial.rate[1];
+	j->via_sample = res->trial.trial_bytes[0] + res->trial.trial_bytes[1];
+	j->via_offloaded = res->trial.kernel_offloaded;
+	j->via_tried = res->trial.tried;
+	j->via_phases = res->trial.phases;
+	j->via_given_up = res->trial.gave_up ? res->trial.given_up : -1;
+	j->via_phase_bytes = res->trial.phase_bytes;
+	j->via_bytes[0] = res->trial.bytes[0];
+	j->via_bytes[1] = res->trial.bytes[1];
+	j->via_direct = res->trial.tried && res->trial.decided &&
+			res->trial.chosen == 1;
+	snprintf(n, sizeof(n), "%llu MiB",
+		 (unsigned long long)(j->via_sample >> 20));
+	if (!res->trial.tried) {
+		snprintf(j->via_why, sizeof(j->via_why),
+			 "not measured (too few regions to try both ways): the kernel's");
+	} else if (res->trial.gave_up) {
+		snprintf(j->via_why, sizeof(j->via_why),
+			 "the %s way was given up: a region's copy that way outlived the target's bound (--dst-timeout; measured so far: kernel's %s, direct %s)",
+			 j->via_direct ? "kernel's" : "direct",
+			 rate_s(j->via_rate[0], a, sizeof(a)),
+			 rate_s(j->via_rate[1], b, sizeof(b)));
+	} else if (!res->trial.decided) {
+		snprintf(j->via_why, sizeof(j->via_why),
+			 "the copy ended before both ways were tried (%s, kernel's %s, direct %s): the kernel's",
+			 n, rate_s(j->via_rate[0], a, sizeof(a)),
+			 rate_s(j->via_rate[1], b, sizeof(b)));
+	} else if (j->via_rate[1] > j->via_rate[0] * SVM_COPY_TRIAL_TIE) {
+		snprintf(j->via_why, sizeof(j->via_why),
+			 "%s against the kernel's %s (tried on %s)",
 			 rate_s(j->via_rate[1], a, sizeof(a)),
-			 rate_s(j->via_rate[0], b, sizeof(b)));
-	} else if (j->via_rate[0] > j->via_rate[1] * TIE) {
-		snprintf(j->via_why, sizeof(j->via_why), "%s%s against the direct way's %s",
+			 rate_s(j->via_rate[0], b, sizeof(b)), n);
+	} else if (j->via_rate[0] > j->via_rate[1] * SVM_COPY_TRIAL_TIE) {
+		snprintf(j->via_why, sizeof(j->via_why),
+			 "%s%s against the direct way's %s (tried on %s)",
 			 rate_s(j->via_rate[0], a, sizeof(a)),
 			 j->via_offloaded ? " (offloaded)" : "",
-			 rate_s(j->via_rate[1], b, sizeof(b)));
+			 rate_s(j->via_rate[1], b, sizeof(b)), n);
 	} else if (j->via_offloaded) {
 		snprintf(j->via_why, sizeof(j->via_why),
-			 "%s, the direct way's %s: a tie, and the kernel's offloads (nothing crosses this host)",
+			 "%s, the direct way's %s (tried on %s): a tie, and the kernel's offloads (nothing crosses this host)",
 			 rate_s(j->via_rate[0], a, sizeof(a)),
-			 rate_s(j->via_rate[1], b, sizeof(b)));
+			 rate_s(j->via_rate[1], b, sizeof(b)), n);
 	} else {
-		j->via_direct = true;
 		snprintf(j->via_why, sizeof(j->via_why),
-			 "%s, the kernel's %s: a tie, and the copy then does not queue in front of the guest's I/O",
+			 "%s, the kernel's %s (tried on %s): a tie, and the copy then does not queue in front of the guest's I/O",
 			 rate_s(j->via_rate[1], a, sizeof(a)),
-			 rate_s(j->via_rate[0], b, sizeof(b)));
+			 rate_s(j->via_rate[0], b, sizeof(b)), n);
 	}
 	if (!j->via_direct)
 		via_free(j);
-	return 0;
 }

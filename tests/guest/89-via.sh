@@ -30,9 +30,10 @@
 #         copy_file_range, a server-side COPY: the ds2 mount's COPY calls
 #         grow, its WRITE bytes and the host's own count (bytes_through_host)
 #         stay far under the disk's size
-#   auto  a 160 MiB disk, local -> NFS, --via auto: both ways measured on a
-#         sample (sample_bytes, both rates), the choice follows the rates
-#         as documented, and the copy went that way
+#   auto  a 160 MiB disk, local -> NFS, --via auto: the hot copy tried both
+#         ways on its first regions (phases, both rates), the choice
+#         follows the rates as documented, the rest went that way, and
+#         nothing was copied twice (the two ways' bytes add up to the disk)
 #   small a 48 MiB disk, auto: not measured, the kernel's way, said so
 #   local --via direct between local directories: refused before any
 #         change (exit 3), with the reason
@@ -71,7 +72,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-tap_plan 52
+tap_plan 54
 mkdir -p "$work/ds0" "$work/ds9" "$M" "$SVMOTION_STATE_DIR"
 mount -t tmpfs -o size=400m tmpfs "$work/ds0"
 mount -t tmpfs -o size=100m tmpfs "$work/ds9"
@@ -266,11 +267,19 @@ expect 0 "auto: migrate (--via auto, the default) to the ds2 mount succeeds"
 chosen=$(via_json '.chosen')
 kr=$(via_json '.kernel_bytes_per_s | floor') dr=$(via_json '.direct_bytes_per_s | floor')
 tap_diag "auto: $(via_json '.why')"
-tap_check "auto: both ways were measured on a sample of the disk (kernel $kr, direct $dr bytes/s)" \
-	test "$(via_json '.sample_bytes > 0 and .kernel_bytes_per_s > 0 and .direct_bytes_per_s > 0')" = true
+tap_check "auto: both ways were tried on the copy's first regions (kernel $kr, direct $dr bytes/s)" \
+	test "$(via_json '.sample_bytes > 0 and .trial.phases >= 2 and (.kernel_bytes_per_s > 0 or .trial.given_up == "kernel") and (.direct_bytes_per_s > 0 or .trial.given_up == "direct")')" = true
+kb=$(via_json '.trial.kernel_bytes') db=$(via_json '.trial.direct_bytes')
+tap_check "auto: nothing copied twice: kernel's $kb + direct $db bytes = the disk's $((160 << 20))" \
+	test "$((kb + db))" = "$((160 << 20))"
 tap_check "auto: the direct way offered is the destination's URL only (tmpfs has none)" \
 	test "$(via_json '.urls | length')" = "$([ "$chosen" = direct ] && echo 1 || echo 0)"
-if [ "$dr" -gt $((kr * 105 / 100)) ]; then
+given_up=$(via_json '.trial.given_up')
+if [ "$given_up" = direct ]; then
+	want=kernel		# a region's copy the direct way outlived the bound
+elif [ "$given_up" = kernel ]; then
+	want=direct
+elif [ "$dr" -gt $((kr * 105 / 100)) ]; then
 	want=direct
 elif [ "$kr" -gt $((dr * 105 / 100)) ]; then
 	want=kernel
@@ -282,6 +291,9 @@ fi
 tap_check "auto: the faster way ($want) was chosen: $chosen" test "$chosen" = "$want"
 tap_check "auto: the copy went the chosen way (extents via URL: $(copied_json '.extents_via_url'))" \
 	test "$(copied_json '.extents_via_url')" = "$([ "$chosen" = direct ] && echo 1 || echo 0)"
+other=$([ "$chosen" = direct ] && echo "$kb" || echo "$db")
+tap_check "auto: after the trial nothing more went the other way ($other bytes, at most its phases)" \
+	test "$(via_json "((.trial.phases + 1) / 2 | floor) * .trial.phase_bytes")" -ge "$other"
 tap_check "auto: the reason is given in words" \
 	sh -c "jq -r 'select(.event == \"via\") | .via.why' '$work/svm.out' | grep -q 'MB/s'"
 tap_check "auto: the part fio did not write is the original data" \
