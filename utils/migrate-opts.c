@@ -73,9 +73,10 @@ void usage_migrate(FILE *f, bool cold)
 			"                      connection to the same file or LUN, checked by\n"
 			"                      fileid or NAA designator; its copy then does not\n"
 			"                      queue in the kernel in front of the guest's I/O),\n"
-			"                      or auto (default): both measured on a sample of the\n"
-			"                      disk (disks of 128 MiB or more), the faster taken,\n"
-			"                      the choice and its reason reported.\n");
+			"                      or auto (default): the copy tries both on its first\n"
+			"                      regions (disks of 128 MiB or more) and copies the\n"
+			"                      rest the faster way; the choice and its reason are\n"
+			"                      reported after the copy.\n");
 	fprintf(f,
 		"  --delete-source     remove the source extent files once %s.\n"
 		"  --no-wait           fail instead of waiting when %d migrations run on this\n"
