@@ -10,6 +10,7 @@
  * claim the next unit (region_bytes of one pair), throttle, lock it, copy
  * it through the chain, write back what went through the page cache, commit.
  * A unit is locked only while its own copy runs; every error path unlocks.
+ * The ends reached through a URL and the trial of both ways: svm-copy-via.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,9 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "svm-copy-int.h"
+#include "svm-copy-hot-int.h"
 #include "svm-dm.h"
-#include "svm-trial.h"
 
 #define MAX_RECOPY		5	/* commits refused in a row for one unit */
 #define LOCK_RETRY_SECONDS	30	/* a lock refused with EBUSY is retried */
@@ -38,85 +38,13 @@
  * its writes, above the p99). Four keep a device busy; more only queue.
  */
 #define MAX_AUTO_WORKERS	4
-/* opts.via_trial: phases of at least this much, four at most */
-#define TRIAL_PHASE_BYTES	(16ULL << 20)
-#define TRIAL_PHASES		4
-
-static bool has_via(const struct svm_pair *p)
-{
-	return p->ext.src_via || p->ext.dst_via;
-}
-
-/*
- * A worker: a child copy per way it may take (enum svm_way): kid[0] the
- * kernel's (the devices, or the files behind them), kid[1] the URLs' of
- * the pairs with a src_via/dst_via; NULL if that way is not taken.
- */
-struct hot_worker {
-	struct svm_copy *kid[2];
-	struct svm_copy_result kres[2];	/* each child's own result */
-	pthread_t thread;
-	bool started;
-};
-
-/* Hot copy state of a coordinator (c->hot). */
-struct svm_hot {
-	unsigned int nworkers;
-	struct hot_worker *w;
-	/* Under the coordinator's mu: */
-	size_t next_pair;	/* the next unit to claim: pair ... */
-	uint64_t next_unit;	/* ... and unit in it */
-	bool undone;		/* a unit was given up: the lowest one is */
-	size_t undone_pair;
-	uint64_t undone_off;	/* absolute source offset (device terms) */
-	unsigned int running;	/* workers not finished; cond signalled at 0 */
-	/*
-	 * Units being copied, and how many may be: a unit whose copy outlived
-	 * the target's bound (lock_timeout_ms, or a guest write held for
-	 * dst_timeout_ms; its lock revoked) halves the limit, down
-	 * to 1, so that slow storage (libnfs's small NFSv4 writes, a busy
-	 * server) gets fewer, faster units instead of revoking every lock.
-	 * A worker that finds the limit reached when it claims, stops.
-	 */
-	unsigned int in_flight;
-	unsigned int active;
-	pthread_cond_t cond;
-	bool cond_inited;
-	/*
-	 * The endpoints of pairs with a src_via/dst_via, one set per worker
-	 * (an endpoint is used by one thread only): via[(w * nr_pairs + i) *
-	 * 2 + 0] the source of pair i for worker w, + 1 the destination; the
-	 * URL's own connection, or the local end's descriptors duplicated;
-	 * NULL for pairs without a URL end. Opened by prepare, closed by
-	 * svm_hot_free; the workers borrow them.
-	 */
-	struct svm_ep **via;
-	/*
-	 * opts.via_trial (svm-trial.h), under the coordinator's mu: trying
-	 * when the pairs with a URL end have units enough; phase_cond is
-	 * broadcast when a phase ends. kpairs[i]: pair i with a URL end as
-	 * the kernel's way copies it when that is between the files behind
-	 * its loop devices (look_through; .via_files set), owning those
-	 * files' endpoints; else unused (the devices, c->pairs[i]).
-	 */
-	bool trying;
-	struct svm_trial trial;
-	pthread_cond_t phase_cond;
-	bool phase_cond_inited;
-	struct svm_pair *kpairs;
-	unsigned int trial_files;	/* kpairs with .via_files */
-	uint64_t trial_unit;		/* the units' bytes */
-	uint64_t trial_units;		/* units of the pairs with a URL end */
-};
 
 static uint64_t unit_bytes(const struct svm_copy *c, const struct svm_pair *p)
 {
 	return c->opts.region_bytes ? c->opts.region_bytes : p->seg_region_bytes;
 }
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
+void svm_hot_set_err(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -173,7 +101,7 @@ static bool files_gain(struct svm_copy *c, struct svm_pair *t)
  * copied. Anything that does not check out leaves the devices in place.
  * SVM_COPY_VIA_DEVICES=1 disables it (tests, benchmarks).
  */
-static void look_through(struct svm_copy *c, struct svm_pair *p,
+void svm_hot_look_through(struct svm_copy *c, struct svm_pair *p,
 			 const struct stat *sdev, const struct stat *ddev)
 {
 	struct svm_loop_end s = { .fd = -1, .dfd = -1 }, d = { .fd = -1, .dfd = -1 };
@@ -248,325 +176,6 @@ out:
 	svm_loop_end_close(&d);
 }
 
-/* ---- ends reached through a URL (src_via, dst_via) --------------------- */
-
-static void close_vias(struct svm_copy *c, struct svm_hot *h)
-{
-	size_t i;
-
-	for (i = 0; h->via && i < (size_t)h->nworkers * c->nr_pairs * 2; i++)
-		svm_ep_close(h->via[i]);
-	free(h->via);
-	h->via = NULL;
-}
-
-/*
- * Open url (one end of pair p, the destination if dst) for one worker, and
- * check that it can stand for the device: long enough, the pair's offsets
- * and length multiples of its block size.
- */
-static int open_via(struct svm_copy *c, const struct svm_pair *p, bool dst,
-		    struct svm_ep **out, char *err, size_t errlen)
-{
-	const struct svm_extent *e = dst ? &p->ext.dst : &p->ext.src;
-	const char *url = dst ? p->ext.dst_via : p->ext.src_via;
-	struct svm_ep_params prm = { .timeout_ms = c->opts.timeout_ms };
-	char why[400];
-	struct svm_ep *ep;
-	int ret;
-
-	if (!svm_ep_is_url(url)) {
-		set_err(err, errlen,
-			"%s: not a URL (nfs://, iscsi://): the other way to %s must be a remote endpoint",
-			url, e->path);
-		return -EINVAL;
-	}
-	ret = svm_ep_open(url, dst ? SVM_EP_WRITE : 0, &prm, &ep, why,
-			  sizeof(why));
-	if (ret) {
-		set_err(err, errlen, "the mover's own way to %s: %s", e->path, why);
-		return ret;
-	}
-	if (ep->size < e->offset + e->length) {
-		set_err(err, errlen,
-			"%s has %llu bytes, fewer than %s's extent [%llu, +%llu): not the same storage",
-			url, (unsigned long long)ep->size, e->path,
-			(unsigned long long)e->offset,
-			(unsigned long long)e->length);
-		svm_ep_close(ep);
-		return -EINVAL;
-	}
-	if (e->offset % ep->block_size || e->length % ep->block_size) {
-		set_err(err, errlen,
-			"%s's extent [%llu, +%llu) is not aligned to %s's %u-byte blocks",
-			e->path, (unsigned long long)e->offset,
-			(unsigned long long)e->length, url, ep->block_size);
-		svm_ep_close(ep);
-		return -EINVAL;
-	}
-	*out = ep;
-	return 0;
-}
-
-/*
- * The local end of a pair whose other end is a URL, for one worker: the
- * stream backend then drives both from the worker's thread, and an
- * endpoint (its io_uring ring, its completions) is one thread's.
- */
-static int dup_end(struct svm_ep_file *f, const char *path,
-		   struct svm_ep **out, char *err, size_t errlen)
-{
-	if (!f) {
-		set_err(err, errlen, "%s: not a file or block device", path);
-		return -EINVAL;
-	}
-	*out = svm_ep_file_dup(f);
-	if (!*out) {
-		int ret = -(errno ? errno : ENOMEM);
-
-		set_err(err, errlen, "another descriptor of %s for a worker: %s",
-			path, strerror(-ret));
-		return ret;
-	}
-	return 0;
-}
-
-/*
- * Every worker's endpoints of the pairs with a URL end (struct svm_hot.via):
- * the URL's own connection, and the local end's own descriptors.
- */
-static int open_vias(struct svm_copy *c, struct svm_hot *h, char *err,
-		     size_t errlen)
-{
-	size_t i, n = c->nr_pairs;
-	unsigned int w;
-	int ret;
-
-	for (i = 0; i < n; i++)
-		if (c->pairs[i].ext.src_via || c->pairs[i].ext.dst_via)
-			break;
-	if (i == n)
-		return 0;
-	h->via = calloc((size_t)h->nworkers * n * 2, sizeof(*h->via));
-	if (!h->via) {
-		set_err(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
-	for (i = 0; i < n; i++) {
-		const struct svm_pair *p = &c->pairs[i];
-
-		if (!p->ext.src_via && !p->ext.dst_via)
-			continue;
-		c->via_url++;
-		for (w = 0; w < h->nworkers; w++) {
-			struct svm_ep **v = &h->via[(w * n + i) * 2];
-
-			ret = p->ext.src_via ?
-			      open_via(c, p, false, &v[0], err, errlen) :
-			      dup_end(p->sf, p->ext.src.path, &v[0], err, errlen);
-			if (ret)
-				return ret;
-			ret = p->ext.dst_via ?
-			      open_via(c, p, true, &v[1], err, errlen) :
-			      dup_end(p->df, p->ext.dst.path, &v[1], err, errlen);
-			if (ret)
-				return ret;
-		}
-	}
-	return 0;
-}
-
-/*
- * Worker w's pairs reach their URL ends through its own endpoints: the
- * chain then takes the stream backend for them.
- */
-static void use_vias(struct svm_copy *c, struct svm_copy *k, unsigned int w)
-{
-	struct svm_hot *h = c->hot;
-	struct svm_ep **v;
-	size_t i;
-
-	if (!h->via)
-		return;
-	for (i = 0; i < k->nr_pairs; i++) {
-		struct svm_pair *p = &k->pairs[i];
-
-		v = &h->via[(w * k->nr_pairs + i) * 2];
-		if (v[0]) {
-			p->src = v[0];
-			p->sf = svm_ep_file(v[0]);
-			p->ext.src.path = v[0]->name;
-		}
-		if (v[1]) {
-			p->dst = v[1];
-			p->df = svm_ep_file(v[1]);
-			p->ext.dst.path = v[1]->name;
-		}
-	}
-}
-
-/* Flush worker k's URL destinations (the final flush, as for the devices). */
-static int flush_vias(struct svm_copy *k)
-{
-	size_t i;
-	int ret;
-
-	for (i = 0; i < k->nr_pairs; i++) {
-		struct svm_pair *p = &k->pairs[i];
-
-		if (p->df || !p->ext.dst_via)
-			continue;
-		ret = p->dst->ops->flush(p->dst);
-		if (ret)
-			return svm_copy_fail(k, ret, p->ext.src.offset,
-					     "committing %s: %s", p->ext.dst.path,
-					     p->dst->msg);
-	}
-	return 0;
-}
-
-/* ---- opts.via_trial: both ways tried on the first units --------------- */
-
-/*
- * Pair i has a URL end and a trial: how the kernel's way copies it, when
- * that is between the files behind its loop devices (h->kpairs[i]).
- */
-static void trial_files(struct svm_copy *c, struct svm_hot *h, size_t i,
-			const struct stat *sdev, const struct stat *ddev)
-{
-	struct svm_pair t = c->pairs[i];
-
-	if (!h->kpairs) {
-		h->kpairs = calloc(c->nr_pairs, sizeof(*h->kpairs));
-		if (!h->kpairs)
-			return;		/* the devices, then */
-	}
-	memset(t.bk, 0, sizeof(t.bk));
-	t.ext.src_via = t.ext.dst_via = NULL;
-	look_through(c, &t, sdev, ddev);
-	if (!t.via_files)
-		return;
-	h->kpairs[i] = t;
-	h->trial_files++;
-	c->via_files--;		/* counted if the kernel's way is kept */
-}
-
-static void free_kpairs(struct svm_copy *c, struct svm_hot *h)
-{
-	size_t i;
-	unsigned int k;
-
-	for (i = 0; h->kpairs && i < c->nr_pairs; i++) {
-		struct svm_pair *p = &h->kpairs[i];
-
-		if (!p->via_files)
-			continue;
-		for (k = 0; k < SVM_COPY_NR_BACKENDS; k++)
-			free(p->bk[k]);
-		/* the devices (via_*_dev) are c->pairs[i]'s */
-		svm_ep_close(p->src);
-		svm_ep_close(p->dst);
-	}
-	free(h->kpairs);
-	h->kpairs = NULL;
-}
-
-/*
- * Size the trial: phases of at least TRIAL_PHASE_BYTES and one unit per
- * worker, each at most an eighth of the units of the pairs with a URL end;
- * with fewer units no trial (the devices' way, res.trial.tried false).
- */
-static void trial_init(struct svm_copy *c, struct svm_hot *h, uint64_t maxunit)
-{
-	uint64_t units = 0, phase;
-	size_t i;
-
-	for (i = 0; i < c->nr_pairs; i++)
-		if (has_via(&c->pairs[i]))
-			units += c->pairs[i].nr_units;
-	h->trial_units = units;
-	if (!units || !maxunit)
-		return;
-	phase = (TRIAL_PHASE_BYTES + maxunit - 1) / maxunit;
-	if (phase < h->nworkers)
-		phase = h->nworkers;
-	h->trying = phase * 8 <= units;
-	h->trial_unit = maxunit;
-	if (h->trying)
-		svm_trial_init(&h->trial, phase, TRIAL_PHASES);
-}
-
-/* The way a unit of pair p is copied, under mu; SVM_WAY_WAIT: not yet. */
-static enum svm_way way_of(struct svm_copy *c, const struct svm_pair *p)
-{
-	struct svm_hot *h = c->hot;
-
-	if (!has_via(p))
-		return SVM_WAY_KERNEL;
-	if (!c->opts.via_trial)
-		return SVM_WAY_DIRECT;
-	if (!h->trying)
-		return SVM_WAY_KERNEL;
-	return svm_trial_claim(&h->trial, svm_copy_now());
-}
-
-/* The trial's outcome into c->res, and the files' pairs counted if kept. */
-static void trial_result(struct svm_copy *c, struct svm_hot *h)
-{
-	struct svm_trial *t = &h->trial;
-	int w;
-
-	if (!c->opts.via_trial || !h->trial_units)
-		return;
-	c->res->trial.tried = h->trying;
-	if (!h->trying) {
-		c->res->trial.chosen = SVM_WAY_KERNEL;
-		c->via_url = 0;
-		c->via_files += h->trial_files;
-		return;
-	}
-	c->res->trial.decided = t->decided;
-	c->res->trial.chosen = t->decided ? t->chosen : SVM_WAY_KERNEL;
-	c->res->trial.kernel_offloaded = t->offloaded;
-	c->res->trial.gave_up = t->gave_up;
-	c->res->trial.given_up = t->given_up;
-	c->res->trial.phases = t->phase + (t->decided && !t->gave_up ? 0 : 1);
-	c->res->trial.phase_bytes = t->phase_units * h->trial_unit;
-	for (w = 0; w < 2; w++) {
-		c->res->trial.trial_bytes[w] = t->bytes[w];
-		c->res->trial.rate[w] = svm_trial_rate(t, (enum svm_way)w);
-		c->res->trial.bytes[w] = t->way_bytes[w];
-	}
-	/* the pairs copied the way kept */
-	if (c->res->trial.chosen == SVM_WAY_KERNEL) {
-		c->via_url = 0;
-		c->via_files += h->trial_files;
-	}
-}
-
-/*
- * The files the kernel's way wrote for pairs with a URL end (kpairs):
- * flushed as the devices are at the end (svm_engine_flush).
- */
-static int flush_kpairs(struct svm_copy *c, struct svm_hot *h)
-{
-	size_t i;
-	int ret;
-
-	for (i = 0; h->kpairs && i < c->nr_pairs; i++) {
-		struct svm_pair *p = &h->kpairs[i];
-
-		if (!p->via_files)
-			continue;
-		ret = p->dst->ops->flush(p->dst);
-		if (ret)
-			return svm_copy_fail(c, ret, c->pairs[i].ext.src.offset,
-					     "flushing %s: %s", p->ext.dst.path,
-					     p->dst->msg);
-	}
-	return 0;
-}
-
 int svm_hot_prepare(struct svm_copy *c, const struct stat *sst,
 		    const struct stat *dst, char *err, size_t errlen)
 {
@@ -582,7 +191,7 @@ int svm_hot_prepare(struct svm_copy *c, const struct stat *sst,
 	for (i = 0; i < c->nr_pairs; i++) {
 		if (!svm_pair_local(&c->pairs[i]) || !c->pairs[i].sf->blk ||
 		    !c->pairs[i].df->blk) {
-			set_err(err, errlen,
+			svm_hot_set_err(err, errlen,
 				"hot copy: %s and %s must be block devices (the devices of a dm-svmotion table)",
 				c->pairs[i].ext.src.path, c->pairs[i].ext.dst.path);
 			return -EINVAL;
@@ -592,7 +201,7 @@ int svm_hot_prepare(struct svm_copy *c, const struct stat *sst,
 	if (n < 0)
 		return n;
 	if (n == 0) {
-		set_err(err, errlen,
+		svm_hot_set_err(err, errlen,
 			"%s has no svmotion segment: a hot copy needs a dm-svmotion device",
 			name);
 		return -ENXIO;
@@ -603,7 +212,7 @@ int svm_hot_prepare(struct svm_copy *c, const struct stat *sst,
 	h = calloc(1, sizeof(*h));
 	if (!tab || !st || !used || !h) {
 		ret = -ENOMEM;
-		set_err(err, errlen, "out of memory");
+		svm_hot_set_err(err, errlen, "out of memory");
 		goto out;
 	}
 	ret = svm_dm_table(name, tab, n, err, errlen);
@@ -613,7 +222,7 @@ int svm_hot_prepare(struct svm_copy *c, const struct stat *sst,
 		goto out;
 	if (ns != n) {
 		ret = -EAGAIN;
-		set_err(err, errlen, "%s: its table changed while being read", name);
+		svm_hot_set_err(err, errlen, "%s: its table changed while being read", name);
 		goto out;
 	}
 	for (i = 0; i < c->nr_pairs; i++) {
@@ -641,7 +250,7 @@ int svm_hot_prepare(struct svm_copy *c, const struct stat *sst,
 		}
 		if (!t) {
 			ret = -EINVAL;
-			set_err(err, errlen,
+			svm_hot_set_err(err, errlen,
 				"pair %zu (%s [%llu, +%llu) -> %s [%llu, +%llu)) is not a svmotion segment of %s: a hot copy copies whole segments as the table maps them",
 				i, s->path, (unsigned long long)s->offset,
 				(unsigned long long)s->length, d->path,
@@ -653,7 +262,7 @@ int svm_hot_prepare(struct svm_copy *c, const struct stat *sst,
 		ub = unit_bytes(c, p) ? unit_bytes(c, p) : rb;
 		if (ub % rb) {
 			ret = -EINVAL;
-			set_err(err, errlen,
+			svm_hot_set_err(err, errlen,
 				"region size %llu is not a multiple of the region size %llu of %s's segment at sector %llu",
 				(unsigned long long)ub, (unsigned long long)rb,
 				name, (unsigned long long)t->start);
@@ -661,14 +270,14 @@ int svm_hot_prepare(struct svm_copy *c, const struct stat *sst,
 		}
 		if (ss->state == SVM_STATE_FAILED) {
 			ret = -EIO;
-			set_err(err, errlen,
+			svm_hot_set_err(err, errlen,
 				"%s: the segment at sector %llu has failed (destination I/O error): abort the migration",
 				name, (unsigned long long)t->start);
 			goto out;
 		}
 		if (ss->copying) {
 			ret = -EBUSY;
-			set_err(err, errlen,
+			svm_hot_set_err(err, errlen,
 				"%s: %llu regions of the segment at sector %llu are locked by another mover",
 				name, (unsigned long long)ss->copying,
 				(unsigned long long)t->start);
@@ -676,7 +285,7 @@ int svm_hot_prepare(struct svm_copy *c, const struct stat *sst,
 		}
 		if (ss->state == SVM_STATE_COPYING && ss->copied) {
 			ret = -EBUSY;
-			set_err(err, errlen,
+			svm_hot_set_err(err, errlen,
 				"%s: %llu of %llu regions of the segment at sector %llu are COPIED already: a hot copy starts from a freshly loaded svmotion table",
 				name, (unsigned long long)ss->copied,
 				(unsigned long long)ss->total,
@@ -694,10 +303,10 @@ int svm_hot_prepare(struct svm_copy *c, const struct stat *sst,
 		units += p->nr_units;
 		if (ub > maxunit)
 			maxunit = ub;
-		if (p->nr_units && !has_via(p))
-			look_through(c, p, &sst[i], &dst[i]);
+		if (p->nr_units && !svm_hot_has_via(p))
+			svm_hot_look_through(c, p, &sst[i], &dst[i]);
 		else if (p->nr_units && c->opts.via_trial)
-			trial_files(c, h, i, &sst[i], &dst[i]);
+			svm_hot_trial_files(c, h, i, &sst[i], &dst[i]);
 	}
 	/* enough workers to keep queue_depth I/Os in flight */
 	ios = (maxunit + c->io_size - 1) / c->io_size;
@@ -713,9 +322,9 @@ int svm_hot_prepare(struct svm_copy *c, const struct stat *sst,
 		h->nworkers = units ? units : 1;
 	h->active = h->nworkers;
 	if (c->opts.via_trial)
-		trial_init(c, h, maxunit);
+		svm_hot_trial_init(c, h, maxunit);
 	/* no trial: the URLs are not taken */
-	ret = !c->opts.via_trial || h->trying ? open_vias(c, h, err, errlen) : 0;
+	ret = !c->opts.via_trial || h->trying ? svm_hot_open_vias(c, h, err, errlen) : 0;
 	if (ret)
 		goto out;
 	if (pthread_cond_init(&h->cond, NULL) == 0)
@@ -724,7 +333,7 @@ int svm_hot_prepare(struct svm_copy *c, const struct stat *sst,
 		h->phase_cond_inited = true;
 	if (h->trying && !h->phase_cond_inited) {
 		ret = -ENOMEM;
-		set_err(err, errlen, "out of memory");
+		svm_hot_set_err(err, errlen, "out of memory");
 		goto out;
 	}
 	c->hot = h;
@@ -732,8 +341,8 @@ int svm_hot_prepare(struct svm_copy *c, const struct stat *sst,
 	ret = 0;
 out:
 	if (h) {
-		close_vias(c, h);
-		free_kpairs(c, h);
+		svm_hot_close_vias(c, h);
+		svm_hot_free_kpairs(c, h);
 		if (h->cond_inited)
 			pthread_cond_destroy(&h->cond);
 	}
@@ -754,38 +363,11 @@ void svm_hot_free(struct svm_copy *c)
 		pthread_cond_destroy(&h->cond);
 	if (h->phase_cond_inited)
 		pthread_cond_destroy(&h->phase_cond);
-	close_vias(c, h);
-	free_kpairs(c, h);
+	svm_hot_close_vias(c, h);
+	svm_hot_free_kpairs(c, h);
 	free(h->w);
 	free(h);
 	c->hot = NULL;
-}
-
-/*
- * The pairs of worker w's child for way: the URLs' (use_vias), or the
- * kernel's, the devices or the files behind them, for a trial.
- */
-static void kid_pairs(struct svm_copy *c, struct svm_copy *k, unsigned int w,
-		      enum svm_way way)
-{
-	struct svm_hot *h = c->hot;
-	size_t i;
-
-	if (way == SVM_WAY_DIRECT) {
-		use_vias(c, k, w);
-		return;
-	}
-	for (i = 0; i < k->nr_pairs; i++) {
-		struct svm_pair *p = &k->pairs[i];
-
-		if (!has_via(p))
-			continue;
-		if (h->kpairs && h->kpairs[i].via_files) {
-			*p = h->kpairs[i];
-			memset(p->bk, 0, sizeof(p->bk));
-		}
-		p->ext.src_via = p->ext.dst_via = NULL;
-	}
 }
 
 /* A worker's child copy: backends of its own, the coordinator's fds. */
@@ -822,7 +404,7 @@ static struct svm_copy *kid_new(struct svm_copy *c, struct svm_copy_result *res,
 	/* the endpoints are shared; the backends' state is the kid's own */
 	for (size_t i = 0; i < k->nr_pairs; i++)
 		memset(k->pairs[i].bk, 0, sizeof(k->pairs[i].bk));
-	kid_pairs(c, k, w, way);
+	svm_hot_kid_pairs(c, k, w, way);
 	svm_copy_build_chain(k);
 	return k;
 }
@@ -855,7 +437,7 @@ static bool claim(struct svm_copy *c, size_t *pi, uint64_t *unit,
 	while (!svm_copy_is_cancelled(c) && !atomic_load(&c->stop) &&
 	       h->in_flight < h->active && h->next_pair < c->nr_pairs) {
 		if (h->next_unit < c->pairs[h->next_pair].nr_units) {
-			*way = way_of(c, &c->pairs[h->next_pair]);
+			*way = svm_hot_way_of(c, &c->pairs[h->next_pair]);
 			if (*way == SVM_WAY_WAIT) {
 				wait_a_while(&h->phase_cond, &c->mu);
 				continue;
@@ -987,26 +569,9 @@ static int hot_writeback(struct svm_copy *k, struct svm_pair *p, uint64_t off,
 }
 
 /*
- * A trial's unit copied way (kid k) lost its lock to a timeout (timed_out)
- * or to a suspend: under mu, whether to copy it again the other way, the
- * trial having given way up (for this or another of its units).
- */
-static bool switch_way(struct svm_copy *c, const struct svm_pair *p,
-		       enum svm_way way, bool timed_out)
-{
-	struct svm_hot *h = c->hot;
-
-	if (!h->trying || !has_via(p))
-		return false;
-	if (timed_out && svm_trial_too_slow(&h->trial, way, svm_copy_now()))
-		pthread_cond_broadcast(&h->phase_cond);
-	return h->trial.decided && h->trial.chosen != way;
-}
-
-/*
  * Lock, copy, write back and commit one unit of pair pi, the way kid k
  * goes. -EXDEV (nothing recorded, the unit unlocked): copy it again the
- * other way (switch_way).
+ * other way (svm_hot_switch_way).
  */
 static int hot_unit(struct svm_copy *k, size_t pi, uint64_t unit,
 		    enum svm_way way)
@@ -1098,7 +663,7 @@ static int hot_unit(struct svm_copy *k, size_t pi, uint64_t unit,
 		/* revoked by a timeout, not by a suspend: fewer at once */
 		if (timed_out && h->active > 1)
 			h->active /= 2;
-		other = switch_way(c, &c->pairs[pi], way, timed_out);
+		other = svm_hot_switch_way(c, &c->pairs[pi], way, timed_out);
 		pthread_mutex_unlock(&c->mu);
 		if (other)
 			return -EXDEV;
@@ -1141,7 +706,7 @@ static void *worker_main(void *arg)
 		h->in_flight--;
 		if (!ret) {
 			c->res->regions_committed++;
-			if (h->trying && has_via(&c->pairs[pi]) &&
+			if (h->trying && svm_hot_has_via(&c->pairs[pi]) &&
 			    svm_trial_done(&h->trial, way, unit_len(c, pi, unit),
 					   k->res->bytes_offloaded > off0,
 					   svm_copy_now()))
@@ -1250,7 +815,7 @@ out:
 			pthread_join(w->thread, NULL);
 		for (k = 0; k < 2; k++) {
 			if (w->kid[k] && !c->res->error && !atomic_load(&c->stop) &&
-			    flush_vias(w->kid[k]) && !c->res->error) {
+			    svm_hot_flush_vias(w->kid[k]) && !c->res->error) {
 				c->res->error = w->kres[k].error;
 				c->res->error_offset = w->kres[k].error_offset;
 				memcpy(c->res->message, w->kres[k].message,
@@ -1263,8 +828,8 @@ out:
 		}
 	}
 	if (!c->res->error && !atomic_load(&c->stop))
-		flush_kpairs(c, h);
-	trial_result(c, h);
+		svm_hot_flush_kpairs(c, h);
+	svm_hot_trial_result(c, h);
 	if (!c->res->error && (svm_copy_is_cancelled(c) || atomic_load(&c->stop))) {
 		uint64_t off;
 
