@@ -240,12 +240,14 @@ void svm_hot_free_kpairs(struct svm_copy *c, struct svm_hot *h)
 
 /*
  * Size the trial: phases of at least TRIAL_PHASE_BYTES and one unit per
- * worker, each at most an eighth of the units of the pairs with a URL end;
- * with fewer units no trial (the devices' way, res.trial.tried false).
+ * worker, as many as fit in an eighth of the units of the pairs with a URL
+ * end, TRIAL_PHASES at most: the slower way's phases cost the copy time,
+ * and an eighth bounds that cost on a small disk. Fewer than two phases:
+ * no trial (the devices' way, res.trial.tried false).
  */
 void svm_hot_trial_init(struct svm_copy *c, struct svm_hot *h, uint64_t maxunit)
 {
-	uint64_t units = 0, phase;
+	uint64_t units = 0, phase, phases;
 	size_t i;
 
 	for (i = 0; i < c->nr_pairs; i++)
@@ -257,10 +259,13 @@ void svm_hot_trial_init(struct svm_copy *c, struct svm_hot *h, uint64_t maxunit)
 	phase = (TRIAL_PHASE_BYTES + maxunit - 1) / maxunit;
 	if (phase < h->nworkers)
 		phase = h->nworkers;
-	h->trying = phase * 8 <= units;
+	phases = units / 8 / phase;
+	if (phases > TRIAL_PHASES)
+		phases = TRIAL_PHASES;
+	h->trying = phases >= 2;
 	h->trial_unit = maxunit;
 	if (h->trying)
-		svm_trial_init(&h->trial, phase, TRIAL_PHASES);
+		svm_trial_init(&h->trial, phase, (unsigned int)phases);
 }
 
 /* The way a unit of pair p is copied, under mu; SVM_WAY_WAIT: not yet. */

@@ -219,9 +219,10 @@ struct svm_copy_opts {
 	/*
 	 * Hot copy, pairs with a src_via/dst_via: try both ways on the first
 	 * units (phases of at least 16 MiB and as many units as workers,
-	 * alternately the devices and the URLs, four at most, each at most
-	 * an eighth of those pairs' units) and copy the rest the
-	 * faster way (res.trial). false: the URLs' way throughout.
+	 * alternately the devices and the URLs, four at most, all of them
+	 * at most an eighth of those pairs' units; fewer than two: no
+	 * trial) and copy the rest the faster way (res.trial). false: the
+	 * URLs' way throughout.
 	 */
 	bool via_trial;
 };

@@ -74,9 +74,10 @@ void usage_migrate(FILE *f, bool cold)
 			"                      fileid or NAA designator; its copy then does not\n"
 			"                      queue in the kernel in front of the guest's I/O),\n"
 			"                      or auto (default): the copy tries both on its first\n"
-			"                      regions (disks of 128 MiB or more) and copies the\n"
-			"                      rest the faster way; the choice and its reason are\n"
-			"                      reported after the copy.\n");
+			"                      regions (disks of 256 MiB or more; an eighth of\n"
+			"                      the disk at most) and copies the rest the faster\n"
+			"                      way; the choice and its reason are reported after\n"
+			"                      the copy.\n");
 	fprintf(f,
 		"  --delete-source     remove the source extent files once %s.\n"
 		"  --no-wait           fail instead of waiting when %d migrations run on this\n"

@@ -41,8 +41,11 @@
 #include "svm-ep-iscsi.h"
 #include "svm-xcopy.h"
 
-/* a piece this long at least to be tried (svm-copy.h, opts.via_trial) */
-#define TRIAL_MIN	(128ULL << 20)
+/*
+ * A piece this long at least to be tried (svm-copy.h, opts.via_trial): two
+ * phases of 16 MiB in an eighth of it.
+ */
+#define TRIAL_MIN	(256ULL << 20)
 
 const char *via_name(enum via_mode m)
 {

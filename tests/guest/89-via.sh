@@ -30,8 +30,9 @@
 #         copy_file_range, a server-side COPY: the ds2 mount's COPY calls
 #         grow, its WRITE bytes and the host's own count (bytes_through_host)
 #         stay far under the disk's size
-#   auto  a 160 MiB disk, local -> NFS, --via auto: the hot copy tried both
-#         ways on its first regions (phases, both rates), the choice
+#   auto  a 256 MiB disk, local -> NFS, --via auto: the hot copy tried both
+#         ways on its first regions (phases, both rates; all of them at
+#         most an eighth of the disk), the choice
 #         follows the rates as documented, the rest went that way, and
 #         nothing was copied twice (the two ways' bytes add up to the disk)
 #   small a 48 MiB disk, auto: not measured, the kernel's way, said so
@@ -72,7 +73,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-tap_plan 54
+tap_plan 55
 mkdir -p "$work/ds0" "$work/ds9" "$M" "$SVMOTION_STATE_DIR"
 mount -t tmpfs -o size=400m tmpfs "$work/ds0"
 mount -t tmpfs -o size=100m tmpfs "$work/ds9"
@@ -258,10 +259,10 @@ tap_check "copy: the part fio did not write is the original data, on ds2" \
 "$SVM" detach cp > /dev/null 2>&1
 
 # --- auto: measured ---------------------------------------------------------------
-head -c 160M /dev/urandom > "$work/ds0/auto.img"
+head -c 256M /dev/urandom > "$work/ds0/auto.img"
 before=$(dd if="$work/ds0/auto.img" bs=1M skip=24 count=40 status=none | md5sum)
 "$SVM" attach "$work/ds0/auto.img" > "$work/attach.out" 2>&1
-tap_result $? "auto: attached a 160 MiB raw disk on a local tmpfs"
+tap_result $? "auto: attached a 256 MiB raw disk on a local tmpfs"
 migrate_with_writer auto --to "$M/n2" --json
 expect 0 "auto: migrate (--via auto, the default) to the ds2 mount succeeds"
 chosen=$(via_json '.chosen')
@@ -270,8 +271,10 @@ tap_diag "auto: $(via_json '.why')"
 tap_check "auto: both ways were tried on the copy's first regions (kernel $kr, direct $dr bytes/s)" \
 	test "$(via_json '.sample_bytes > 0 and .trial.phases >= 2 and (.kernel_bytes_per_s > 0 or .trial.given_up == "kernel") and (.direct_bytes_per_s > 0 or .trial.given_up == "direct")')" = true
 kb=$(via_json '.trial.kernel_bytes') db=$(via_json '.trial.direct_bytes')
-tap_check "auto: nothing copied twice: kernel's $kb + direct $db bytes = the disk's $((160 << 20))" \
-	test "$((kb + db))" = "$((160 << 20))"
+tap_check "auto: nothing copied twice: kernel's $kb + direct $db bytes = the disk's $((256 << 20))" \
+	test "$((kb + db))" = "$((256 << 20))"
+tap_check "auto: the trial's phases ($(via_json '.trial.phases') of $(via_json '.trial.phase_bytes') bytes) are at most an eighth of the disk" \
+	test "$(via_json '.trial.phases * .trial.phase_bytes')" -le "$((256 << 20 >> 3))"
 tap_check "auto: the direct way offered is the destination's URL only (tmpfs has none)" \
 	test "$(via_json '.urls | length')" = "$([ "$chosen" = direct ] && echo 1 || echo 0)"
 given_up=$(via_json '.trial.given_up')
@@ -306,7 +309,7 @@ head -c 48M /dev/urandom > "$M/n1/small.img"
 tap_result $? "small: attached a 48 MiB raw disk on the ds1 mount"
 migrate_with_writer small --to "${ISCSI_DEV[0]}"
 expect 0 "small: migrate to LUN 0 succeeds" \
-	"the mover goes through the kernel: not measured (the disk's pieces are under 128 MiB)"
+	"the mover goes through the kernel: not measured (the disk's pieces are under 256 MiB)"
 "$SVM" detach small > /dev/null 2>&1
 
 # --- local: nothing to go around -------------------------------------------------------
