@@ -687,28 +687,32 @@ static void *worker_main(void *arg)
 	struct svm_copy *k = w->kid[0] ? w->kid[0] : w->kid[1], *c = k->parent;
 	struct svm_hot *h = c->hot;
 	enum svm_way way;
-	uint64_t unit, off0;
+	uint64_t unit, off0, copied0, offl;
 	size_t pi;
 	int ret;
 
 	while (claim(c, &pi, &unit, &way)) {
 		k = w->kid[way] ? w->kid[way] : w->kid[!way];
 		off0 = k->res->bytes_offloaded;
+		copied0 = k->res->bytes_copied;
 		ret = hot_unit(k, pi, unit, way);
 		if (ret == -EXDEV) {
 			/* the trial gave this way up: the other, decided */
 			way = way == SVM_WAY_KERNEL ? SVM_WAY_DIRECT : SVM_WAY_KERNEL;
 			k = w->kid[way];
 			off0 = k->res->bytes_offloaded;
+			copied0 = k->res->bytes_copied;
 			ret = hot_unit(k, pi, unit, way);
 		}
+		/* offloaded, nothing of the unit through this host */
+		offl = k->res->bytes_offloaded - off0;
 		pthread_mutex_lock(&c->mu);
 		h->in_flight--;
 		if (!ret) {
 			c->res->regions_committed++;
 			if (h->trying && svm_hot_has_via(&c->pairs[pi]) &&
 			    svm_trial_done(&h->trial, way, unit_len(c, pi, unit),
-					   k->res->bytes_offloaded > off0,
+					   offl && offl == k->res->bytes_copied - copied0,
 					   svm_copy_now()))
 				pthread_cond_broadcast(&h->phase_cond);
 		} else {

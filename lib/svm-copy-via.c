@@ -302,6 +302,7 @@ void svm_hot_trial_result(struct svm_copy *c, struct svm_hot *h)
 	c->res->trial.kernel_offloaded = t->offloaded;
 	c->res->trial.gave_up = t->gave_up;
 	c->res->trial.given_up = t->given_up;
+	c->res->trial.offload_kept = t->offload_kept;
 	c->res->trial.phases = t->phase + (t->decided && !t->gave_up ? 0 : 1);
 	c->res->trial.phase_bytes = t->phase_units * h->trial_unit;
 	for (w = 0; w < 2; w++) {

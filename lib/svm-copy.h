@@ -305,6 +305,9 @@ struct svm_copy_result {
 		 * the target's bound (its lock revoked by a timeout) */
 		bool gave_up;
 		int given_up;			/* the way given up */
+		/* decided after the kernel's first phase, which offloaded
+		 * every unit (the direct way not tried: rate[1] 0) */
+		bool offload_kept;
 		int chosen;
 		unsigned int phases;
 		uint64_t phase_bytes;		/* one phase's bytes */

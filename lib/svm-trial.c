@@ -11,6 +11,7 @@ void svm_trial_init(struct svm_trial *t, uint64_t phase_units,
 	*t = (struct svm_trial){ 0 };
 	t->phase_units = phase_units ? phase_units : 1;
 	t->max_phases = max_phases < 2 ? 2 : max_phases;
+	t->all_offloaded = true;
 }
 
 double svm_trial_rate(const struct svm_trial *t, enum svm_way way)
@@ -73,11 +74,20 @@ bool svm_trial_done(struct svm_trial *t, enum svm_way way, uint64_t bytes,
 	t->bytes[way] += bytes;
 	if (way == SVM_WAY_KERNEL && offloaded)
 		t->offloaded = true;
+	else if (way == SVM_WAY_KERNEL)
+		t->all_offloaded = false;
 	if (++t->done < t->phase_units)
 		return false;
 	t->secs[way] += now > t->t0 ? now - t->t0 : 1e-9;
 	t->phase++;
 	t->claimed = t->done = 0;
+	if (t->phase == 1 && t->all_offloaded) {
+		/* nothing of the kernel's phase crossed this host */
+		t->chosen = SVM_WAY_KERNEL;
+		t->decided = true;
+		t->offload_kept = true;
+		return true;
+	}
 	k = svm_trial_rate(t, SVM_WAY_KERNEL);
 	d = svm_trial_rate(t, SVM_WAY_DIRECT);
 	if (t->phase >= t->max_phases ||

@@ -18,6 +18,12 @@
  * direct one (its copy does not queue in front of the guest's I/O). A way
  * whose unit outlived the target's bound (its lock revoked by a timeout)
  * is given up at once for the other (svm_trial_too_slow).
+ *
+ * An offload ends the trial after the first phase: when every unit of the
+ * kernel's first phase offloaded (EXTENDED COPY, an NFS server-side COPY:
+ * nothing crossed this host), the kernel's way is kept (offload_kept)
+ * and the direct one is not tried. Its phase would move data through this
+ * host that the offload does not, at the direct way's rate.
  */
 #ifndef SVM_TRIAL_H
 #define SVM_TRIAL_H
@@ -46,6 +52,8 @@ struct svm_trial {
 	uint64_t bytes[2];		/* per way, in the trial's phases */
 	double secs[2];
 	bool offloaded;			/* the kernel's way offloaded bytes */
+	bool all_offloaded;		/* ... every unit of its first phase */
+	bool offload_kept;		/* decided so after the first phase */
 	bool gave_up;			/* decided by svm_trial_too_slow: */
 	enum svm_way given_up;		/* ... this way given up */
 	uint64_t way_bytes[2];		/* per way, the whole copy */
@@ -58,8 +66,8 @@ void svm_trial_init(struct svm_trial *t, uint64_t phase_units,
 enum svm_way svm_trial_claim(struct svm_trial *t, double now);
 /*
  * A unit claimed by way is done (copied and committed): bytes long, and
- * offloaded if some of its bytes did not cross this host. True when this
- * ended a phase (waiters may claim again).
+ * offloaded if none of its bytes crossed this host and some were
+ * offloaded. True when this ended a phase (waiters may claim again).
  */
 bool svm_trial_done(struct svm_trial *t, enum svm_way way, uint64_t bytes,
 		    bool offloaded, double now);

@@ -76,8 +76,9 @@ void usage_migrate(FILE *f, bool cold)
 			"                      or auto (default): the copy tries both on its first\n"
 			"                      regions (disks of 256 MiB or more; an eighth of\n"
 			"                      the disk at most) and copies the rest the faster\n"
-			"                      way; the choice and its reason are reported after\n"
-			"                      the copy.\n");
+			"                      way, or keeps the kernel's at once when it offloads\n"
+			"                      (nothing through this host); the choice and its\n"
+			"                      reason are reported after the copy.\n");
 	fprintf(f,
 		"  --delete-source     remove the source extent files once %s.\n"
 		"  --no-wait           fail instead of waiting when %d migrations run on this\n"

@@ -523,6 +523,8 @@ static void add_via(json_object *ev, const struct job *j)
 		json_object_object_add(t, "direct_bytes", json_object_new_int64(j->via_bytes[1]));
 		json_object_object_add(t, "given_up", j->via_given_up < 0 ? NULL :
 				       json_object_new_string(j->via_given_up ? "direct" : "kernel"));
+		json_object_object_add(t, "offload_kept",
+				       json_object_new_boolean(j->via_offload_kept));
 		json_object_object_add(v, "trial", t);
 	}
 	json_object_object_add(ev, "via", v);

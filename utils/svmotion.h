@@ -199,6 +199,7 @@ struct job {
 	bool via_tried;			/* ... and did: via_phases, via_bytes */
 	unsigned int via_phases;
 	int via_given_up;		/* the way the trial gave up, or -1 */
+	bool via_offload_kept;		/* the kernel's way offloaded: kept */
 	uint64_t via_phase_bytes;
 	uint64_t via_bytes[2];		/* copied each way: kernel, direct */
 	char via_why[1200];		/* why, in words */

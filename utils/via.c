@@ -444,6 +444,7 @@ void via_settle(struct job *j, const struct svm_copy_result *res)
 	j->via_tried = res->trial.tried;
 	j->via_phases = res->trial.phases;
 	j->via_given_up = res->trial.gave_up ? res->trial.given_up : -1;
+	j->via_offload_kept = res->trial.offload_kept;
 	j->via_phase_bytes = res->trial.phase_bytes;
 	j->via_bytes[0] = res->trial.bytes[0];
 	j->via_bytes[1] = res->trial.bytes[1];
@@ -454,6 +455,10 @@ void via_settle(struct job *j, const struct svm_copy_result *res)
 	if (!res->trial.tried) {
 		snprintf(j->via_why, sizeof(j->via_why),
 			 "not measured (too few regions to try both ways): the kernel's");
+	} else if (res->trial.offload_kept) {
+		snprintf(j->via_why, sizeof(j->via_why),
+			 "the kernel's way offloaded every region of its first phase (%s at %s; nothing crossed this host): kept, the direct way not tried",
+			 n, rate_s(j->via_rate[0], a, sizeof(a)));
 	} else if (res->trial.gave_up) {
 		snprintf(j->via_why, sizeof(j->via_why),
 			 "the %s way was given up: a region's copy that way outlived the target's bound (--dst-timeout; measured so far: kernel's %s, direct %s)",

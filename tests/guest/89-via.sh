@@ -30,6 +30,9 @@
 #         copy_file_range, a server-side COPY: the ds2 mount's COPY calls
 #         grow, its WRITE bytes and the host's own count (bytes_through_host)
 #         stay far under the disk's size
+#   offl  a 256 MiB disk, NFS -> NFS between the two mounts, --via auto:
+#         the kernel's first phase offloaded (server-side COPY), so its way
+#         is kept and the direct one not tried; nothing through this host
 #   auto  a 256 MiB disk, local -> NFS, --via auto: the hot copy tried both
 #         ways on its first regions (phases, both rates; all of them at
 #         most an eighth of the disk), the choice
@@ -73,7 +76,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-tap_plan 55
+tap_plan 63
 mkdir -p "$work/ds0" "$work/ds9" "$M" "$SVMOTION_STATE_DIR"
 mount -t tmpfs -o size=400m tmpfs "$work/ds0"
 mount -t tmpfs -o size=100m tmpfs "$work/ds9"
@@ -257,6 +260,29 @@ tap_check "copy: the server copied (COPY calls: $dc2), the ds2 mount wrote far l
 tap_check "copy: the part fio did not write is the original data, on ds2" \
 	test "$(tail_md5 /dev/mapper/svm-cp)" = "$before" -a -e "$M/n2/cp.img"
 "$SVM" detach cp > /dev/null 2>&1
+
+# --- offl: auto between two mounts of one server: the offload kept -------------------
+head -c 256M /dev/urandom > "$M/n1/offl.img"
+before=$(dd if="$M/n1/offl.img" bs=1M skip=24 count=40 status=none | md5sum)
+"$SVM" attach "$M/n1/offl.img" > "$work/attach.out" 2>&1
+tap_result $? "offl: attached a 256 MiB raw disk on the ds1 mount"
+w2=$(mnt_op "$M/n2" WRITE 5)
+migrate_with_writer offl --to "$M/n2" --dst-timeout 10000 --json
+expect 0 "offl: migrate (--via auto) to the ds2 mount succeeds"
+tap_diag "offl: $(via_json '.why')"
+tap_check "offl: the kernel's first phase offloaded, so its way was kept after one phase and the direct way not tried" \
+	test "$(via_json '.chosen == "kernel" and .trial.offload_kept and .trial.phases == 1 and .trial.direct_bytes == 0 and .direct_bytes_per_s == 0 and .kernel_offloaded')" = true
+tap_check "offl: every byte offloaded (server-side COPY), none through this host by the mover's count" \
+	test "$(copied_json '.bytes_copied == 268435456 and .bytes_through_host == 0 and .bytes_offloaded == .bytes_copied')" = true
+dw2=$(( $(mnt_op "$M/n2" WRITE 5) - w2 ))
+tap_check "offl: the ds2 mount wrote far less than the disk ($dw2 bytes: the guest's mirrored writes; a direct phase would write 16 MiB)" \
+	test "$dw2" -lt $((8 << 20))
+tap_check "offl: the reason names the offload" \
+	sh -c "jq -r 'select(.event == \"via\") | .via.why' '$work/svm.out' | grep -q 'offloaded every region of its first phase'"
+tap_check "offl: the part fio did not write is the original data, on ds2" \
+	test "$(tail_md5 /dev/mapper/svm-offl)" = "$before" -a -e "$M/n2/offl.img"
+"$SVM" detach offl > /dev/null 2>&1
+rm -f "$M/n1/offl.img" "$M/n2/offl.img"
 
 # --- auto: measured ---------------------------------------------------------------
 head -c 256M /dev/urandom > "$work/ds0/auto.img"

@@ -34,6 +34,16 @@ static int phase(struct svm_trial *t, unsigned int n, uint64_t unit_bytes,
 	return w;
 }
 
+/* The kernel's first phase of two units, the first offloaded, the second not. */
+static void half_offloaded_phase(struct svm_trial *t, uint64_t unit_bytes,
+				 double start, double secs)
+{
+	svm_trial_claim(t, start);
+	svm_trial_claim(t, start);
+	svm_trial_done(t, SVM_WAY_KERNEL, unit_bytes, true, start + secs / 2);
+	svm_trial_done(t, SVM_WAY_KERNEL, unit_bytes, false, start + secs);
+}
+
 static void test_alternates_and_waits(void)
 {
 	struct svm_trial t;
@@ -96,12 +106,12 @@ static void test_rules(void)
 	phase(&t, 2, 8 * MB, 3, 0.10, false, &ended);
 	ok(t.decided && t.chosen == SVM_WAY_DIRECT, "the direct way 1.8x faster: chosen after four");
 
-	/* kernel 4 percent faster, offloaded: a tie, the kernel's */
+	/* kernel 4 percent faster, partly offloaded: a tie, the kernel's */
 	svm_trial_init(&t, 2, 2);
-	phase(&t, 2, 8 * MB, 0, 0.100, true, &ended);
+	half_offloaded_phase(&t, 8 * MB, 0, 0.100);
 	phase(&t, 2, 8 * MB, 1, 0.104, false, &ended);
-	ok(t.decided && t.chosen == SVM_WAY_KERNEL && t.offloaded,
-	   "a tie with the kernel's way offloaded: the kernel's");
+	ok(t.decided && t.chosen == SVM_WAY_KERNEL && t.offloaded && !t.offload_kept,
+	   "a tie with the kernel's way partly offloaded: both tried, the kernel's");
 	/* the same tie without offload: direct */
 	svm_trial_init(&t, 2, 2);
 	phase(&t, 2, 8 * MB, 0, 0.100, false, &ended);
@@ -118,6 +128,42 @@ static void test_rules(void)
 	phase(&t, 2, 8 * MB, 1, 0.100, true, &ended);
 	ok(!t.offloaded && t.chosen == SVM_WAY_DIRECT,
 	   "offload is the kernel's way's only (the direct way's is not counted)");
+}
+
+static void test_offload(void)
+{
+	struct svm_trial t;
+	bool ended;
+	int w;
+
+	/* every unit of the kernel's first phase offloaded: kept at once */
+	svm_trial_init(&t, 2, 4);
+	w = phase(&t, 2, 8 * MB, 0, 0.5, true, &ended);
+	ok(w == SVM_WAY_KERNEL && ended && t.decided && t.offload_kept &&
+	   t.chosen == SVM_WAY_KERNEL && t.phase == 1,
+	   "the kernel's first phase offloaded throughout: its way kept after one phase");
+	ok(svm_trial_claim(&t, 1) == SVM_WAY_KERNEL && t.bytes[SVM_WAY_DIRECT] == 0 &&
+	   svm_trial_rate(&t, SVM_WAY_DIRECT) == 0,
+	   "then the direct way is not tried (no claim for it, no bytes, rate 0)");
+	ok(!svm_trial_done(&t, SVM_WAY_KERNEL, 8 * MB, false, 2) &&
+	   t.way_bytes[SVM_WAY_KERNEL] == 24 * MB && t.chosen == SVM_WAY_KERNEL,
+	   "a later unit that did not offload does not reopen the trial");
+	/* even a slow offload is kept: it moves nothing through this host */
+	svm_trial_init(&t, 2, 4);
+	phase(&t, 2, 8 * MB, 0, 10, true, &ended);
+	ok(t.decided && t.offload_kept && t.chosen == SVM_WAY_KERNEL,
+	   "an offload at 1.6 MB/s is kept too (nothing crosses this host)");
+	/* one unit of the phase not offloaded: the direct way is tried */
+	svm_trial_init(&t, 2, 4);
+	half_offloaded_phase(&t, 8 * MB, 0, 0.1);
+	ok(!t.decided && !t.offload_kept && t.offloaded &&
+	   svm_trial_claim(&t, 1) == SVM_WAY_DIRECT,
+	   "a phase only partly offloaded: the direct way's phase follows");
+	/* an offload seen on the direct way's phase only: no early decision */
+	svm_trial_init(&t, 2, 4);
+	phase(&t, 2, 8 * MB, 0, 0.1, false, &ended);
+	phase(&t, 2, 8 * MB, 1, 0.1, true, &ended);
+	ok(!t.decided && !t.offload_kept, "no offload in the kernel's phase: no early decision");
 }
 
 static void test_too_slow(void)
@@ -167,9 +213,10 @@ static void test_bad_input(void)
 
 int main(void)
 {
-	tap_plan(31);
+	tap_plan(37);
 	test_alternates_and_waits();
 	test_rules();
+	test_offload();
 	test_too_slow();
 	test_bad_input();
 	return tap_done();
