@@ -291,24 +291,22 @@ void svm_hot_trial_result(struct svm_copy *c, struct svm_hot *h)
 	if (!c->opts.via_trial || !h->trial_units)
 		return;
 	c->res->trial.tried = h->trying;
-	if (!h->trying) {
-		c->res->trial.chosen = SVM_WAY_KERNEL;
-		c->via_url = 0;
-		c->via_files += h->trial_files;
-		return;
-	}
-	c->res->trial.decided = t->decided;
-	c->res->trial.chosen = t->decided ? t->chosen : SVM_WAY_KERNEL;
-	c->res->trial.kernel_offloaded = t->offloaded;
-	c->res->trial.gave_up = t->gave_up;
-	c->res->trial.given_up = t->given_up;
-	c->res->trial.offload_kept = t->offload_kept;
-	c->res->trial.phases = t->phase + (t->decided && !t->gave_up ? 0 : 1);
-	c->res->trial.phase_bytes = t->phase_units * h->trial_unit;
-	for (w = 0; w < 2; w++) {
-		c->res->trial.trial_bytes[w] = t->bytes[w];
-		c->res->trial.rate[w] = svm_trial_rate(t, (enum svm_way)w);
-		c->res->trial.bytes[w] = t->way_bytes[w];
+	c->res->trial.chosen = SVM_WAY_KERNEL;
+	if (h->trying) {
+		c->res->trial.decided = t->decided;
+		if (t->decided)
+			c->res->trial.chosen = t->chosen;
+		c->res->trial.kernel_offloaded = t->offloaded;
+		c->res->trial.gave_up = t->gave_up;
+		c->res->trial.given_up = t->given_up;
+		c->res->trial.offload_kept = t->offload_kept;
+		c->res->trial.phases = t->phase + (t->decided && !t->gave_up ? 0 : 1);
+		c->res->trial.phase_bytes = t->phase_units * h->trial_unit;
+		for (w = 0; w < 2; w++) {
+			c->res->trial.trial_bytes[w] = t->bytes[w];
+			c->res->trial.rate[w] = svm_trial_rate(t, (enum svm_way)w);
+			c->res->trial.bytes[w] = t->way_bytes[w];
+		}
 	}
 	/* the pairs copied the way kept */
 	if (c->res->trial.chosen == SVM_WAY_KERNEL) {
