@@ -12,7 +12,9 @@
  *   direct   a URL for every end that has one (NFS file, iSCSI LUN); the
  *            URL is proven to reach the same storage first: an NFS file's
  *            fileid and size are the mount's st_ino and st_size, an iSCSI
- *            LUN's NAA designator (VPD page 0x83) is the SCSI disk's
+ *            LUN's NAA designator (VPD page 0x83) is the SCSI disk's; a
+ *            file of an NFSv4 mount goes through NFSv3 when the server
+ *            offers it (nfs_v3_url)
  *   auto     the hot copy tries both on its first regions (phases of at
  *            least 16 MiB, alternately each way, with all its workers:
  *            svm-copy.h, opts.via_trial) and copies the rest the faster
@@ -39,6 +41,7 @@
 #include "svm-ds.h"
 #include "svm-ep.h"
 #include "svm-ep-iscsi.h"
+#include "svm-nfs-exports.h"
 #include "svm-xcopy.h"
 
 /*
@@ -128,36 +131,23 @@ static int loop_ok(const char *dev, const char *file, char *why, size_t wlen)
 	return 0;
 }
 
-/* An NFS file: its URL, proven by fileid and size. */
-static int nfs_url(const char *file, const struct svm_ds_info *ds,
-		   const struct opts *o, bool write, char *url, size_t len,
-		   char *why, size_t wlen)
+/* Candidate NFSv3 paths tried for a file of an NFSv4 mount, at most */
+#define V3_CANDIDATES	8
+
+/*
+ * url (nfs://host PATH ?version=V) reaches the file st describes (fileid
+ * and size)? 0; -1 with the reason.
+ */
+static int nfs_prove(const char *url, const struct stat *st, const char *file,
+		     const struct opts *o, bool write, char *why, size_t wlen)
 {
-	const char *host = ds->nfs.addr[0] ? ds->nfs.addr : ds->nfs.server;
 	struct svm_ep_params prm = { .timeout_ms = o->timeout_ms };
-	size_t n = 0, pl = strlen(ds->mnt.point);
-	char rf[4096], e[512];
 	struct svm_ep *ep;
 	uint64_t fileid;
-	struct stat st;
+	char e[512];
 	int ret;
 
-	if (!realpath(file, rf) || stat(rf, &st) ||
-	    strncmp(rf, ds->mnt.point, pl) || (rf[pl] != '/' && pl != 1)) {
-		snprintf(why, wlen, "%.500s is not below its mount point %.400s", file,
-			 ds->mnt.point);
-		return -1;
-	}
-	n = (size_t)snprintf(url, len, "nfs://%s%s%s", strchr(host, ':') ? "[" : "",
-			     host, strchr(host, ':') ? "]" : "");
-	if (n >= len)
-		return -1;
-	if (strcmp(ds->nfs.export, "/"))
-		url_put(url, len, &n, ds->nfs.export);
-	if (strcmp(ds->mnt.root, "/"))
-		url_put(url, len, &n, ds->mnt.root);
-	url_put(url, len, &n, pl == 1 ? rf : rf + pl);
-	snprintf(url + n, len - n, "?version=%s", ds->nfs.vers[0] == '3' ? "3" : "4");
+	why[0] = 0;
 	ret = svm_ep_open(url, write ? SVM_EP_WRITE : 0, &prm, &ep, e, sizeof(e));
 	if (ret) {
 		snprintf(why, wlen, "%s", e);
@@ -166,15 +156,96 @@ static int nfs_url(const char *file, const struct svm_ds_info *ds,
 	ret = svm_ep_nfs_fileid(ep, &fileid);
 	if (ret)
 		snprintf(why, wlen, "%.500s: %.250s", url, ep->msg);
-	else if (fileid != (uint64_t)st.st_ino || ep->size != (uint64_t)st.st_size)
+	else if (fileid != (uint64_t)st->st_ino || ep->size != (uint64_t)st->st_size)
 		snprintf(why, wlen,
 			 "%.700s reaches another file (fileid %llu, %llu bytes) than %.200s (%llu, %llu bytes)",
 			 url, (unsigned long long)fileid,
 			 (unsigned long long)ep->size, file,
-			 (unsigned long long)st.st_ino,
-			 (unsigned long long)st.st_size);
+			 (unsigned long long)st->st_ino,
+			 (unsigned long long)st->st_size);
 	svm_ep_close(ep);
 	return ret || why[0] ? -1 : 0;
+}
+
+static size_t nfs_url_of(char *url, size_t len, const char *host,
+			 const char *path, const char *vers)
+{
+	size_t n = (size_t)snprintf(url, len, "nfs://%s%s%s",
+				    strchr(host, ':') ? "[" : "", host,
+				    strchr(host, ':') ? "]" : "");
+
+	if (n >= len)
+		return 0;
+	url_put(url, len, &n, path);
+	snprintf(url + n, len - n, "?version=%s", vers);
+	return n;
+}
+
+/*
+ * A file of an NFSv4 mount through NFSv3, when the server offers it: libnfs
+ * speaks NFSv4.0 only, and sends its WRITEs in pieces of under 4 KiB
+ * (svm-ep-nfs.c), while its NFSv3 writes take the server's wsize. v4path
+ * is below the server's pseudo-root: the server's exports give the NFSv3
+ * paths it may be (svm_nfs_v3_candidates), proven by fileid and size. 0
+ * with url set; -1 (no NFSv3 way: the NFSv4 one then).
+ */
+static int nfs_v3_url(const char *host, const char *v4path,
+		      const struct stat *st, const char *file,
+		      const struct opts *o, bool write, char *url, size_t len)
+{
+	char **ex = NULL, *cand[V3_CANDIDATES], e[512], u[4096];
+	size_t nex = 0, nc, i;
+	int ret = -1;
+
+	if (svm_nfs_exports(host, o->timeout_ms, &ex, &nex, e, sizeof(e)))
+		return -1;
+	nc = svm_nfs_v3_candidates(ex, nex, v4path, cand, V3_CANDIDATES);
+	svm_nfs_exports_free(ex, nex);
+	for (i = 0; i < nc; i++) {
+		if (ret && nfs_url_of(u, sizeof(u), host, cand[i], "3") &&
+		    !nfs_prove(u, st, file, o, write, e, sizeof(e))) {
+			snprintf(url, len, "%s", u);
+			ret = 0;
+		}
+		free(cand[i]);
+	}
+	return ret;
+}
+
+/* An NFS file: its URL, proven by fileid and size. */
+static int nfs_url(const char *file, const struct svm_ds_info *ds,
+		   const struct opts *o, bool write, char *url, size_t len,
+		   char *why, size_t wlen)
+{
+	const char *host = ds->nfs.addr[0] ? ds->nfs.addr : ds->nfs.server;
+	size_t pl = strlen(ds->mnt.point), n = 0;
+	char rf[4096], path[4096];
+	struct stat st;
+
+	if (!realpath(file, rf) || stat(rf, &st) ||
+	    strncmp(rf, ds->mnt.point, pl) || (rf[pl] != '/' && pl != 1)) {
+		snprintf(why, wlen, "%.500s is not below its mount point %.400s", file,
+			 ds->mnt.point);
+		return -1;
+	}
+	path[0] = 0;
+	if (strcmp(ds->nfs.export, "/"))
+		n += (size_t)snprintf(path + n, sizeof(path) - n, "%s", ds->nfs.export);
+	if (n < sizeof(path) && strcmp(ds->mnt.root, "/"))
+		n += (size_t)snprintf(path + n, sizeof(path) - n, "%s", ds->mnt.root);
+	if (n < sizeof(path))
+		n += (size_t)snprintf(path + n, sizeof(path) - n, "%s",
+				      pl == 1 ? rf : rf + pl);
+	if (n >= sizeof(path)) {
+		snprintf(why, wlen, "%.500s: the path on the server is too long", file);
+		return -1;
+	}
+	if (ds->nfs.vers[0] != '3' &&
+	    !nfs_v3_url(host, path, &st, file, o, write, url, len))
+		return 0;
+	if (!nfs_url_of(url, len, host, path, ds->nfs.vers[0] == '3' ? "3" : "4"))
+		return -1;
+	return nfs_prove(url, &st, file, o, write, why, wlen) ? -1 : 0;
 }
 
 /* An iSCSI LUN: its URL, proven by its NAA designator and size. */
