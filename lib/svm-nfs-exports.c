@@ -213,14 +213,18 @@ static char *join(const char *e, const char *rest)
 	return s;
 }
 
-static bool have(char **out, size_t got, const char *s)
+/* Add candidate s (owned) to out, unless there already or NULL. */
+static void add(char **out, size_t *got, char *s)
 {
 	size_t i;
 
-	for (i = 0; i < got; i++)
+	for (i = 0; s && i < *got; i++)
 		if (!strcmp(out[i], s))
-			return true;
-	return false;
+			break;
+	if (s && i == *got)
+		out[(*got)++] = s;
+	else
+		free(s);
 }
 
 size_t svm_nfs_v3_candidates(char *const *exports, size_t n,
@@ -228,7 +232,6 @@ size_t svm_nfs_v3_candidates(char *const *exports, size_t n,
 {
 	size_t got = 0, i, k, kmax = v4path ? ncomps(v4path) : 0;
 	const char *rest;
-	char *s;
 
 	if (!exports || !v4path || v4path[0] != '/' || !kmax)
 		return 0;
@@ -238,20 +241,12 @@ size_t svm_nfs_v3_candidates(char *const *exports, size_t n,
 			if (!exports[i] || exports[i][0] != '/' ||
 			    !suffix_is_prefix(exports[i], v4path, k, &rest))
 				continue;
-			s = join(exports[i], rest);
-			if (s && !have(out, got, s))
-				out[got++] = s;
-			else
-				free(s);
+			add(out, &got, join(exports[i], rest));
 		}
 	for (i = 0; i < n && got < max; i++) {
 		if (!exports[i] || exports[i][0] != '/')
 			continue;
-		s = join(exports[i], v4path);
-		if (s && !have(out, got, s))
-			out[got++] = s;
-		else
-			free(s);
+		add(out, &got, join(exports[i], v4path));
 	}
 	return got;
 }
